@@ -1,0 +1,30 @@
+import { timestamp } from './common.ts'
+import { Type, type Static } from './typebox.ts'
+
+export const Message = Type.Object({
+  message_id: Type.String({ description: 'Provider message id.' }),
+  from: Type.String({ description: 'Sender MSISDN.' }),
+  to: Type.String({ description: 'Recipient MSISDN.' }),
+  ts: Type.String({ description: 'The timestamp exactly as received.' }),
+  text: Type.Union([Type.String(), Type.Null()], { description: 'Message text, null when none was sent.' })
+}, { $id: 'Message', description: 'A stored message.', additionalProperties: false })
+export type Message = Static<typeof Message>
+
+export const MessagesQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'Page size.' }),
+  offset: Type.Integer({ minimum: 0, default: 0, description: 'Rows to skip.' }),
+  from: Type.Optional(Type.String({
+    description: 'Exact sender. An unencoded "+" (decoded as a space) is repaired, surrounding spaces are trimmed.'
+  })),
+  since: Type.Optional(timestamp('Keep messages at or after this instant.')),
+  q: Type.Optional(Type.String({ description: 'Case-insensitive literal substring of text; empty means no filter.' }))
+})
+export type MessagesQuery = Static<typeof MessagesQuery>
+
+export const MessagesPage = Type.Object({
+  data: Type.Array(Type.Ref(Message), { description: 'Ordered by ts instant, then message_id.' }),
+  total: Type.Integer({ description: 'Rows matching the filters, ignoring limit and offset.' }),
+  limit: Type.Integer({ description: 'The limit used.' }),
+  offset: Type.Integer({ description: 'The offset used.' })
+}, { $id: 'MessagesPage', description: 'One page of messages.' })
+export type MessagesPage = Static<typeof MessagesPage>

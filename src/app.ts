@@ -1,0 +1,63 @@
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { sharedSchemas } from '../schemas/common.ts'
+import { Live, NotReady, ReadinessChecks, Ready } from '../schemas/health.ts'
+import { Message, MessagesPage } from '../schemas/messages.ts'
+import { SenderCount, Stats } from '../schemas/stats.ts'
+import { WebhookAck } from '../schemas/webhook.ts'
+import type { Config } from './config.ts'
+import { requestIdFrom } from './lib/request-id.ts'
+import { loggerOptions } from './logger.ts'
+import accessLog from './plugins/app/access-log.ts'
+import appMetrics from './plugins/app/app-metrics.ts'
+import errorHandler from './plugins/app/error-handler.ts'
+import store from './plugins/app/store.ts'
+import validation from './plugins/app/validation.ts'
+import metrics from './plugins/external/metrics.ts'
+import sensible from './plugins/external/sensible.ts'
+import swagger from './plugins/external/swagger.ts'
+import healthRoutes from './routes/health.ts'
+import messagesRoutes from './routes/messages.ts'
+import statsRoutes from './routes/stats.ts'
+import webhookRoutes from './routes/webhook.ts'
+
+/** Response schemas shared by `$ref`: registered once, named by `$id` in the OpenAPI document. */
+const SCHEMAS = [...sharedSchemas, WebhookAck, Message, MessagesPage, SenderCount, Stats, Live, Ready, ReadinessChecks, NotReady]
+
+export interface BuildOptions {
+  /** Where log lines go; stdout when absent. Tests pass a stream to read them. */
+  logStream?: NodeJS.WritableStream
+}
+
+/** The only way to make a hookvault app: the server and every test call this. */
+export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { ...loggerOptions(config.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) },
+    // plugins/app/access-log.ts writes exactly one line per request, so Fastify's own are off.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
+    genReqId: (request) => requestIdFrom(request.headers['x-request-id']),
+    bodyLimit: config.bodyLimit,
+    return503OnClosing: false, // readiness reports the shutdown itself; in-flight keep-alive calls finish
+    requestTimeout: 30_000, // a stalled client cannot hold a socket forever
+    connectionTimeout: 60_000
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  for (const schema of SCHEMAS) app.addSchema(schema)
+
+  // External infrastructure, then our own decorators and hooks, then the routes that use them.
+  await app.register(sensible)
+  await app.register(swagger) // first, so its onRoute hook sees every route, /metrics included
+  await app.register(metrics)
+  await app.register(validation)
+  await app.register(errorHandler)
+  await app.register(accessLog)
+  await app.register(appMetrics)
+  await app.register(store, { database: config.database })
+
+  await app.register(healthRoutes)
+  await app.register(webhookRoutes, { webhookSecret: config.webhookSecret, bodyLimit: config.bodyLimit })
+  await app.register(messagesRoutes)
+  await app.register(statsRoutes)
+
+  return app
+}

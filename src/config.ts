@@ -1,0 +1,71 @@
+import { Env } from '../schemas/env.ts'
+import { Value } from '../schemas/typebox.ts'
+import { parseDatabaseUrl, type DatabaseLocation } from './lib/database-url.ts'
+
+export interface Config {
+  readonly webhookSecret: string
+  readonly database: DatabaseLocation
+  readonly host: string
+  readonly port: number
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
+  readonly bodyLimit: number
+  readonly shutdownGraceMs: number
+}
+
+/** A refused environment variable: names it, says what is wrong and what would be accepted. */
+export class ConfigError extends Error {
+  readonly variable: string
+  readonly accepted: string
+
+  constructor (variable: string, problem: string, accepted: string) {
+    super(`${variable} ${problem}; expected ${accepted}`)
+    this.name = 'ConfigError'
+    this.variable = variable
+    this.accepted = accepted
+  }
+}
+
+type EnvName = keyof typeof Env.properties
+
+const accepted = (name: EnvName): string => Env.properties[name].description ?? 'a valid value'
+
+/** Describes a refused value without ever echoing the secret. */
+function problemWith (name: EnvName, value: string | undefined): string {
+  if (value === undefined || value === '') return 'is missing or empty'
+  if (name === 'WEBHOOK_SECRET') return 'is invalid'
+  return `has an invalid value ${JSON.stringify(value)}`
+}
+
+/** The only reader of process.env: validates every variable once and returns a frozen Config. */
+export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, string | undefined> = {}
+  for (const name of Object.keys(Env.properties) as EnvName[]) {
+    const value = env[name]
+    // An empty optional variable means "use the default", as an unset one does.
+    raw[name] = value === '' && name !== 'WEBHOOK_SECRET' ? undefined : value
+  }
+  const values = Value.Default(Env, raw) as Record<string, unknown>
+  const firstError = Value.Errors(Env, values).First()
+  if (firstError !== undefined) {
+    const name = firstError.path.slice(1) as EnvName
+    throw new ConfigError(name, problemWith(name, env[name]), accepted(name))
+  }
+  const valid = values as typeof Env.static
+
+  const database = parseDatabaseUrl(valid.DATABASE_URL)
+  if (database === null) {
+    throw new ConfigError('DATABASE_URL', `has an unsupported value ${JSON.stringify(valid.DATABASE_URL)}`, accepted('DATABASE_URL'))
+  }
+  const port = Number(valid.PORT)
+  if (port > 65535) throw new ConfigError('PORT', problemWith('PORT', valid.PORT), accepted('PORT'))
+
+  return Object.freeze({
+    webhookSecret: valid.WEBHOOK_SECRET,
+    database: Object.freeze(database),
+    host: valid.HOST,
+    port,
+    logLevel: valid.LOG_LEVEL.toLowerCase() as Config['logLevel'],
+    bodyLimit: Number(valid.BODY_LIMIT),
+    shutdownGraceMs: Number(valid.SHUTDOWN_GRACE_MS)
+  })
+}

@@ -1,0 +1,47 @@
+import { httpErrors } from '@fastify/sensible'
+
+/**
+ * The error catalog: every error hookvault raises on purpose, with the exact `detail` the contract
+ * promises. The error handler turns these (and Fastify's own errors) into response bodies.
+ */
+export const errors = {
+  invalidSignature: () => httpErrors.unauthorized('invalid signature'),
+  unsupportedMediaType: () => httpErrors.unsupportedMediaType('unsupported media type'),
+  notFound: () => httpErrors.notFound('not found'),
+  methodNotAllowed: () => httpErrors.methodNotAllowed('method not allowed')
+}
+
+/** Fixed details for statuses whose body the contract spells out, whatever raised them. */
+export const DETAIL_BY_STATUS: Readonly<Record<number, string>> = {
+  401: 'invalid signature',
+  404: 'not found',
+  405: 'method not allowed',
+  413: 'payload too large',
+  415: 'unsupported media type',
+  500: 'internal error'
+}
+
+/** The body was not UTF-8 JSON: a 422 located at the whole body. */
+export class JsonSyntaxError extends Error {
+  readonly input: string
+
+  constructor (message: string, input: string) {
+    super(message)
+    this.name = 'JsonSyntaxError'
+    this.input = input
+  }
+}
+
+/**
+ * The store cannot take or answer a request right now (busy, full, read-only, gone). Callers get
+ * 503 with Retry-After and may retry; nothing was acknowledged.
+ */
+export class StoreUnavailableError extends Error {
+  readonly retryAfterSeconds: number
+
+  constructor (reason: string, options?: { cause?: unknown, retryAfterSeconds?: number }) {
+    super(reason, { cause: options?.cause })
+    this.name = 'StoreUnavailableError'
+    this.retryAfterSeconds = options?.retryAfterSeconds ?? 1
+  }
+}

@@ -1,0 +1,28 @@
+import type { LoggerOptions } from 'pino'
+
+/**
+ * One JSON object per line on stdout: `ts` as ISO-8601, `level` as a word, and never the signature
+ * header or the secret, even if a future log call passes whole headers or the config.
+ * https://getpino.io/#/docs/api?id=options
+ */
+export function loggerOptions (level: string): LoggerOptions {
+  return {
+    level,
+    base: null,
+    messageKey: 'msg',
+    timestamp: () => `,"ts":"${new Date().toISOString()}"`,
+    formatters: { level: (label) => ({ level: label }) },
+    redact: {
+      paths: [
+        'req.headers["x-signature"]',
+        'headers["x-signature"]',
+        'req.headers.authorization',
+        'headers.authorization',
+        'config.webhookSecret',
+        'webhookSecret',
+        'WEBHOOK_SECRET'
+      ],
+      censor: '[redacted]'
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import fp from 'fastify-plugin'
+import type { WebhookResult } from './app-metrics.ts'
+
+/** What the webhook route learned about a delivery, for its log line. */
+export interface WebhookLogFields {
+  message_id?: string
+  dup?: boolean
+  result?: WebhookResult
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    webhook: WebhookLogFields | null
+  }
+}
+
+function levelFor (status: number): 'info' | 'warn' | 'error' {
+  if (status >= 500 || status === 401) return 'error'
+  return status >= 400 ? 'warn' : 'info'
+}
+
+/**
+ * One JSON line per request, written when the response is done (Fastify's own request logging is
+ * off). The request id comes from X-Request-Id when it is safe (see lib/request-id.ts) and is echoed
+ * back, so a caller can find its line.
+ */
+export default fp(async (fastify) => {
+  fastify.decorateRequest('webhook', null)
+
+  fastify.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+
+  fastify.addHook('onResponse', async (request, reply) => {
+    const status = reply.statusCode
+    const queryStart = request.url.indexOf('?')
+    request.log[levelFor(status)]({
+      method: request.method,
+      path: queryStart === -1 ? request.url : request.url.slice(0, queryStart),
+      status,
+      latency_ms: Math.round(reply.elapsedTime * 1000) / 1000,
+      ...request.webhook
+    }, 'request completed')
+  })
+}, { name: 'access-log' })

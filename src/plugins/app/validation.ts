@@ -1,0 +1,25 @@
+import fp from 'fastify-plugin'
+import { Ajv, type Options } from 'ajv'
+import { TIMESTAMP_FORMAT } from '../../../schemas/common.ts'
+import { isTimestamp } from '../../lib/timestamp.ts'
+
+const shared: Options = {
+  allErrors: true, // one 422 entry per problem; inputs are bounded by BODY_LIMIT and the URL length
+  verbose: true, // errors carry the offending value, echoed as `input`
+  formats: { [TIMESTAMP_FORMAT]: { type: 'string', validate: isTimestamp } },
+  strict: true
+}
+
+/**
+ * Two ajv instances: bodies are JSON and keep their types (a numeric message_id is a 422, not a
+ * string), while query strings, headers and params arrive as text and are coerced to the schema
+ * (limit=10 → 10). Fastify's default compiler uses one coercing instance for every part.
+ * https://fastify.dev/docs/latest/Reference/Validation-and-Serialization/
+ */
+export default fp(async (fastify) => {
+  const bodies = new Ajv({ ...shared, coerceTypes: false, useDefaults: false, removeAdditional: false })
+  const textParts = new Ajv({ ...shared, coerceTypes: 'array', useDefaults: true, removeAdditional: true })
+  fastify.setValidatorCompiler(({ schema, httpPart }) => {
+    return (httpPart === 'body' ? bodies : textParts).compile(schema)
+  })
+}, { name: 'validation' })

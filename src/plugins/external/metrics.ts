@@ -1,0 +1,42 @@
+import fp from 'fastify-plugin'
+import fastifyMetricsModule from 'fastify-metrics'
+import promClient, { type Registry } from 'prom-client'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The registry /metrics exposes; app metrics register here too. */
+    metricsRegistry: Registry
+  }
+}
+
+/**
+ * fastify-metrics serves /metrics and the process metrics. Each app gets its own registry, so tests
+ * that build several apps in one process never see each other's counts. Its own route metrics are off:
+ * ours (plugins/app/app-metrics.ts) use the contract's names and labels.
+ * https://github.com/SkeLLLa/fastify-metrics
+ */
+// fastify-metrics is CommonJS with an `exports.default`; under Node's ESM interop that is `.default`.
+const fastifyMetrics = fastifyMetricsModule.default
+
+export default fp(async (fastify) => {
+  const registry = new promClient.Registry()
+  fastify.decorate('metricsRegistry', registry)
+  await fastify.register(fastifyMetrics, {
+    endpoint: {
+      url: '/metrics',
+      method: 'GET',
+      logLevel: 'silent',
+      exposeHeadRoute: false,
+      schema: {
+        summary: 'Prometheus metrics',
+        description: 'Prometheus text exposition format 0.0.4.',
+        tags: ['operations'],
+        produces: ['text/plain'],
+        response: { 200: { type: 'string', description: 'Metrics in Prometheus text format.' } }
+      },
+      handler: () => {}
+    },
+    routeMetrics: { enabled: false },
+    defaultMetrics: { enabled: true, register: registry }
+  })
+}, { name: 'metrics' })

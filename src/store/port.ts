@@ -1,0 +1,26 @@
+import type { ReadinessChecks } from '../../schemas/health.ts'
+import type { Message, MessagesPage, MessagesQuery } from '../../schemas/messages.ts'
+import type { Stats } from '../../schemas/stats.ts'
+
+/** `created` for a new message_id, `duplicate` when it was already stored (and nothing changed). */
+export type SaveOutcome = 'created' | 'duplicate'
+
+/** Filters as the routes hand them over: `from` already repaired, `q` empty means no filter. */
+export type MessageFilter = MessagesQuery
+
+/** Readiness as far as storage can tell; the server adds its own shutdown check. */
+export type StorageChecks = Omit<ReadinessChecks, 'shutdown'>
+
+/**
+ * The storage port. Routes speak only to this, so an engine with asynchronous I/O (PostgreSQL)
+ * can replace SQLite without a route changing. Every method may reject with StoreUnavailableError.
+ */
+export interface MessageStore {
+  /** Resolves only once the message is committed durably (first write wins). */
+  save (message: Message): Promise<SaveOutcome>
+  list (filter: MessageFilter): Promise<MessagesPage>
+  stats (): Promise<Stats>
+  checks (): Promise<StorageChecks>
+  /** Commits what is pending, then releases the database. Safe to call twice. */
+  close (): Promise<void>
+}
