@@ -1,0 +1,85 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url))
+
+/** A free TCP port on loopback. */
+export async function freePort (): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+export interface ServerProcess {
+  child: ChildProcessWithoutNullStreams
+  url: string
+  port: number
+  /** Every stdout line so far, raw. */
+  stdout: string[]
+  stderr: string[]
+  /** Resolves with the exit code (or signal name) once the process has ended. */
+  exited: Promise<number | string>
+  /** SIGKILL if still running, and wait for the end. */
+  kill (signal?: NodeJS.Signals): Promise<number | string>
+}
+
+/**
+ * The real server (src/server.ts through tsx) as a child process on a free loopback port.
+ * Resolves once /health/live answers, so callers can send traffic at once.
+ */
+export async function startServer (env: Record<string, string>, options: { waitReady?: boolean } = {}): Promise<ServerProcess> {
+  const port = Number(env.PORT ?? await freePort())
+  const child = spawn(TSX, ['src/server.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env, PORT: String(port) },
+    stdio: ['pipe', 'pipe', 'pipe']
+  })
+  const stdout: string[] = []
+  const stderr: string[] = []
+  let partial = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString('utf8')).split('\n')
+    partial = lines.pop() ?? ''
+    stdout.push(...lines)
+  })
+  child.stderr.on('data', (chunk: Buffer) => { stderr.push(chunk.toString('utf8')) })
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      if (partial !== '') stdout.push(partial)
+      resolve(code ?? signal ?? 'unknown')
+    })
+  })
+  const url = `http://127.0.0.1:${port}`
+  const server: ServerProcess = {
+    child,
+    url,
+    port,
+    stdout,
+    stderr,
+    exited,
+    async kill (signal = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      return exited
+    }
+  }
+  if (options.waitReady === false) return server
+  const deadline = Date.now() + 20_000
+  let ended = false
+  exited.then(() => { ended = true }, () => {})
+  while (Date.now() < deadline && !ended) {
+    try {
+      const response = await fetch(`${url}/health/live`)
+      if (response.ok) return server
+    } catch {}
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  await server.kill()
+  throw new Error(`server did not start: ${stdout.join('\n')}\n${stderr.join('')}`)
+}
