@@ -94,9 +94,9 @@ export class SqliteStore implements MessageStore {
       since: filter.since === undefined ? undefined : instantKey(filter.since),
       q: filter.q === undefined || filter.q === '' ? undefined : foldCase(filter.q)
     }
-    const statements = this.#listStatementsFor(params)
     const bound = Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined))
     try {
+      const statements = this.#listStatementsFor(params)
       const data = statements.page.all({ ...bound, limit: filter.limit, offset: filter.offset }) as Message[]
       const total = statements.count.get(bound) as number
       return { data, total, limit: filter.limit, offset: filter.offset }
