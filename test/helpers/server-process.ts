@@ -71,9 +71,9 @@ export async function startServer (env: Record<string, string>, options: { waitR
   }
   if (options.waitReady === false) return server
   const deadline = Date.now() + 20_000
-  let ended = false
-  exited.then(() => { ended = true }, () => {})
-  while (Date.now() < deadline && !ended) {
+  const state = { ended: false }
+  exited.then(() => { state.ended = true }, () => {})
+  while (Date.now() < deadline && !state.ended) {
     try {
       const response = await fetch(`${url}/health/live`)
       if (response.ok) return server
