@@ -34,7 +34,7 @@ export class SqliteStore implements MessageStore {
   readonly #writes: GroupCommit<Message, SaveOutcome>
   readonly #listStatements = new Map<string, ListStatements>()
   readonly #stats: { totals: Statement, top: Statement, first: Statement, last: Statement }
-  readonly #probe: { select: Statement, begin: Statement, rollback: Statement }
+  readonly #probe: { select: Statement, write: () => void }
   #closed = false
 
   constructor (options: SqliteStoreOptions) {
@@ -76,10 +76,13 @@ export class SqliteStore implements MessageStore {
       first: this.#db.prepare('SELECT ts FROM messages ORDER BY ts_key ASC, message_id ASC LIMIT 1').pluck(),
       last: this.#db.prepare('SELECT ts FROM messages ORDER BY ts_key DESC, message_id DESC LIMIT 1').pluck()
     }
+    const probeWrite = this.#db.transaction(() => {
+      this.#db.pragma(`user_version = ${schemaVersion(this.#db)}`)
+    })
     this.#probe = {
       select: this.#db.prepare('SELECT 1').pluck(),
-      begin: this.#db.prepare('BEGIN IMMEDIATE'),
-      rollback: this.#db.prepare('ROLLBACK')
+      // Rewrites the header's user_version with its own value: a real page write, committed and synced.
+      write: () => probeWrite.immediate()
     }
   }
 
@@ -155,10 +158,10 @@ export class SqliteStore implements MessageStore {
     } catch (error) {
       checks.migrations = failure(error)
     }
-    // A real write lock: BEGIN IMMEDIATE fails when another writer holds the database or it is read-only.
+    // A real committed write, not just BEGIN IMMEDIATE; ROLLBACK, which still succeeds on a full disk
+    // (contract §5). It fails when another writer holds the lock, the file is read-only or storage is full.
     try {
-      this.#probe.begin.run()
-      this.#probe.rollback.run()
+      this.#probe.write()
     } catch (error) {
       if (this.#db.inTransaction) this.#db.exec('ROLLBACK')
       checks.writable = failure(error)
