@@ -47,11 +47,14 @@ export default fp(async (fastify) => {
   for (const result of INITIAL_WEBHOOK_RESULTS) webhookRequests.inc({ result }, 0)
   fastify.decorate('appMetrics', { webhookRequests })
 
-  fastify.addHook('onResponse', async (request, reply) => {
-    // The route template, never the raw URL: unknown URLs must not mint new series.
-    const path = request.routeOptions.url ?? UNMATCHED_PATH
+  // A callback hook, not an async one: no promise per request on the hot path.
+  fastify.addHook('onResponse', (request, reply, done) => {
+    // The route template, never the raw URL: unknown URLs (404, and 405 from the not-found handler)
+    // all share one series.
+    const path = request.is404 ? UNMATCHED_PATH : request.routeOptions.url ?? UNMATCHED_PATH
     const method = request.method
     httpRequests.inc({ method, path, status: reply.statusCode })
     latency.observe({ method, path }, reply.elapsedTime)
+    done()
   })
 }, { name: 'app-metrics', dependencies: ['metrics'] })

@@ -10,6 +10,13 @@ declare module 'fastify' {
 }
 
 /**
+ * prom-client's `nodejs_active_{handles,requests,resources}_total` are gauges, and `promtool check
+ * metrics` rejects a `_total` suffix on a non-counter. Each is the sum of the per-type gauge of the same
+ * name without `_total` (`sum(nodejs_active_handles)`), so nothing is lost by dropping them.
+ */
+const NOT_PROMTOOL_CLEAN = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']
+
+/**
  * fastify-metrics serves /metrics and the process metrics. Each app gets its own registry, so tests
  * that build several apps in one process never see each other's counts. Its own route metrics are off:
  * ours (plugins/app/app-metrics.ts) use the contract's names and labels.
@@ -25,7 +32,6 @@ export default fp(async (fastify) => {
     endpoint: {
       url: '/metrics',
       method: 'GET',
-      logLevel: 'silent',
       exposeHeadRoute: false,
       schema: {
         summary: 'Prometheus metrics',
@@ -36,7 +42,11 @@ export default fp(async (fastify) => {
       },
       handler: () => {}
     },
+    // fastify-metrics merges `promClient.register` with every other registry it knows on each scrape;
+    // handing it ours as the client's register makes this one registry the only one it reads.
+    promClient: { ...promClient, register: registry },
     routeMetrics: { enabled: false },
     defaultMetrics: { enabled: true, register: registry }
   })
+  for (const name of NOT_PROMTOOL_CLEAN) registry.removeSingleMetric(name)
 }, { name: 'metrics' })
