@@ -1,10 +1,13 @@
 import type { DatabaseLocation } from '../lib/database-url.ts'
 import type { MessageStore } from './port.ts'
+import { GuardedSqliteStore } from './sqlite/guarded-store.ts'
 import { SqliteStore } from './sqlite/sqlite-store.ts'
 
 /** Picks the engine for a DATABASE_URL; the only place that knows which engines exist. */
 export function openStore (location: DatabaseLocation): MessageStore {
   switch (location.engine) {
-    case 'sqlite': return new SqliteStore({ filename: location.filename })
+    case 'sqlite': return location.filename === ':memory:'
+      ? new SqliteStore({ filename: location.filename })
+      : new GuardedSqliteStore({ filename: location.filename }) // notices a removed or replaced file
   }
 }

@@ -8,6 +8,7 @@ import { GroupCommit } from '../../lib/group-commit.ts'
 import { instantKey } from '../../lib/timestamp.ts'
 import type { MessageFilter, MessageStore, SaveOutcome, StorageChecks } from '../port.ts'
 import { SCHEMA_VERSION, migrate, schemaVersion } from './migrations.ts'
+import type { StoreGuard } from './file-guard.ts'
 import { asUnavailable } from './unavailable.ts'
 
 export interface SqliteStoreOptions {
@@ -18,6 +19,8 @@ export interface SqliteStoreOptions {
    * the event loop, and a caller is better served by a quick 503 + Retry-After than by a stall.
    */
   busyTimeoutMs?: number
+  /** Watches the files behind the connection (file-guard.ts): told when it opens and after each batch commit. */
+  guard?: StoreGuard
 }
 
 const SELECT_COLUMNS = 'message_id, from_msisdn AS "from", to_msisdn AS "to", ts, text'
@@ -46,6 +49,7 @@ export class SqliteStore implements MessageStore {
     this.#db.pragma('synchronous = FULL')
     this.#db.function('fold_case', { deterministic: true }, (s: unknown) => typeof s === 'string' ? foldCase(s) : null)
     migrate(this.#db)
+    options.guard?.opened(this.#db)
 
     this.#insert = this.#db.prepare(`
       INSERT INTO messages (message_id, from_msisdn, to_msisdn, ts, text, created_at, ts_key)
@@ -60,7 +64,9 @@ export class SqliteStore implements MessageStore {
     })
     this.#writes = new GroupCommit((messages) => {
       try {
-        return commitBatch.immediate(messages)
+        const outcomes = commitBatch.immediate(messages)
+        options.guard?.committed() // throws (503 for the whole batch) when the file was removed or replaced
+        return outcomes
       } catch (error) {
         // better-sqlite3 rolls back when the body throws; a failed COMMIT can leave the transaction open.
         if (this.#db.open && this.#db.inTransaction) this.#db.exec('ROLLBACK')
