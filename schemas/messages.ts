@@ -17,7 +17,13 @@ export const MessagesQuery = Type.Object({
     description: 'Exact sender. An unencoded "+" (decoded as a space) is repaired, surrounding spaces are trimmed.'
   })),
   since: Type.Optional(timestamp('Keep messages at or after this instant.')),
-  q: Type.Optional(Type.String({ description: 'Case-insensitive literal substring of text; empty means no filter.' }))
+  q: Type.Optional(Type.String({ description: 'Case-insensitive literal substring of text; empty means no filter.' })),
+  after: Type.Optional(Type.String({
+    pattern: '^[A-Za-z0-9_-]+$',
+    description: 'Keyset paging: an opaque cursor from the `Link: <…>; rel="next"` header of the previous page. ' +
+      'Only rows after that page\'s last row are listed (offset then counts from there); costs the same at any depth. ' +
+      'total still counts every matching row.'
+  }))
 })
 export type MessagesQuery = Static<typeof MessagesQuery>
 

@@ -5,8 +5,25 @@ import type { Stats } from '../../schemas/stats.ts'
 /** `created` for a new message_id, `duplicate` when it was already stored (and nothing changed). */
 export type SaveOutcome = 'created' | 'duplicate'
 
-/** Filters as the routes hand them over: `from` already repaired, `q` empty means no filter. */
-export type MessageFilter = MessagesQuery
+/** A position in the contract's order (ts instant, then message_id): the last row a page returned. */
+export interface PagePosition {
+  /** The instant key of `ts` (lib/timestamp.ts instantKey). */
+  tsKey: string
+  messageId: string
+}
+
+/**
+ * Filters as the routes hand them over: `from` already repaired, `q` empty means no filter, and
+ * `after` (keyset paging) keeps only rows after that position; `offset` then counts from there.
+ */
+export interface MessageFilter extends Omit<MessagesQuery, 'after'> {
+  after?: PagePosition
+}
+
+/** One page, plus where the next one starts (absent or null when this page reached the last matching row). */
+export interface MessagesListing extends MessagesPage {
+  next?: PagePosition | null
+}
 
 /** Readiness as far as storage can tell; the server adds its own shutdown check. */
 export type StorageChecks = Omit<ReadinessChecks, 'shutdown'>
@@ -18,7 +35,7 @@ export type StorageChecks = Omit<ReadinessChecks, 'shutdown'>
 export interface MessageStore {
   /** Resolves only once the message is committed durably (first write wins). */
   save (message: Message): Promise<SaveOutcome>
-  list (filter: MessageFilter): Promise<MessagesPage>
+  list (filter: MessageFilter): Promise<MessagesListing>
   stats (): Promise<Stats>
   checks (): Promise<StorageChecks>
   /** Commits what is pending, then releases the database. Safe to call twice. */

@@ -1,13 +1,15 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database, { type Statement } from 'better-sqlite3'
-import type { Message, MessagesPage } from '../../../schemas/messages.ts'
-import type { Stats, SenderCount } from '../../../schemas/stats.ts'
+import type { Message } from '../../../schemas/messages.ts'
+import type { Stats } from '../../../schemas/stats.ts'
 import { foldCase } from '../../lib/fold-case.ts'
 import { GroupCommit } from '../../lib/group-commit.ts'
 import { instantKey } from '../../lib/timestamp.ts'
-import type { MessageFilter, MessageStore, SaveOutcome, StorageChecks } from '../port.ts'
+import type { MessageFilter, MessagesListing, MessageStore, SaveOutcome, StorageChecks } from '../port.ts'
+import { Indexer } from './indexer.ts'
 import { SCHEMA_VERSION, migrate, schemaVersion } from './migrations.ts'
+import { ReadModel } from './read-model.ts'
 import type { StoreGuard } from './file-guard.ts'
 import { asUnavailable } from './unavailable.ts'
 
@@ -21,23 +23,46 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number
   /** Watches the files behind the connection (file-guard.ts): told when it opens and after each batch commit. */
   guard?: StoreGuard
+  indexing?: IndexingOptions
 }
 
-const SELECT_COLUMNS = 'message_id, from_msisdn AS "from", to_msisdn AS "to", ts, text'
-
-interface ListStatements {
-  page: Statement
-  count: Statement
+/** When the deferred indexer (indexer.ts) runs. The defaults are what bench/ measured best; tests turn `auto` off. */
+export interface IndexingOptions {
+  /** false: only catchUp() indexes, so tests can hold rows in the tail. */
+  auto?: boolean
+  /** Quiet time after the last commit before the indexer starts catching up. */
+  idleMs?: number
+  /** Tail length (rows not yet indexed) past which the indexer runs even while deliveries keep coming. */
+  maxTail?: number
+  /** Rows per indexer transaction: one event-loop block of roughly sliceRows × 15 µs. */
+  sliceRows?: number
 }
 
-/** The SQLite engine: one connection, statements prepared once, writes group-committed. */
+const INDEXING_DEFAULTS: Required<IndexingOptions> = { auto: true, idleMs: 25, maxTail: 50_000, sliceRows: 400 }
+
+/** After a failed indexer transaction (disk full, lock), wait this long before trying again. */
+const INDEXER_RETRY_MS = 1000
+
+/**
+ * The SQLite engine: one connection, statements prepared once, writes group-committed.
+ *
+ * The acknowledgement path writes only the row, its primary key and the time-order index (see
+ * migrations.ts); the read models behind `from`, `q`, totals and /stats are brought up to date by the
+ * Indexer in separate transactions when the writes pause (or the backlog grows past maxTail), and
+ * ReadModel merges the not-yet-indexed rows in, so reads are exact at every moment.
+ */
 export class SqliteStore implements MessageStore {
   readonly #db: Database.Database
   readonly #insert: Statement
   readonly #writes: GroupCommit<Message, SaveOutcome>
-  readonly #listStatements = new Map<string, ListStatements>()
-  readonly #stats: { totals: Statement, top: Statement, first: Statement, last: Statement }
+  readonly #indexer: Indexer
+  readonly #reads: ReadModel
+  readonly #indexing: Required<IndexingOptions>
   readonly #probe: { select: Statement, write: () => void }
+  /** Highest rowid committed so far: the backlog is (indexedThrough, #newestRow]. */
+  #newestRow = 0
+  #lastCommitAt = 0
+  #indexTimer: NodeJS.Timeout | null = null
   #closed = false
 
   constructor (options: SqliteStoreOptions) {
@@ -58,30 +83,34 @@ export class SqliteStore implements MessageStore {
     const commitBatch = this.#db.transaction((messages: Message[]): SaveOutcome[] => {
       const createdAt = new Date().toISOString()
       return messages.map((m) => {
-        const { changes } = this.#insert.run({ ...m, created_at: createdAt, ts_key: instantKey(m.ts) })
-        return changes === 1 ? 'created' : 'duplicate'
+        const { changes, lastInsertRowid } = this.#insert.run({ ...m, created_at: createdAt, ts_key: instantKey(m.ts) })
+        if (changes !== 1) return 'duplicate'
+        this.#newestRow = Math.max(this.#newestRow, Number(lastInsertRowid))
+        return 'created'
       })
     })
     this.#writes = new GroupCommit((messages) => {
+      const newestBefore = this.#newestRow
       try {
         const outcomes = commitBatch.immediate(messages)
         options.guard?.committed() // throws (503 for the whole batch) when the file was removed or replaced
+        this.#lastCommitAt = performance.now()
+        this.#scheduleIndexing()
         return outcomes
       } catch (error) {
+        this.#newestRow = newestBefore
         // better-sqlite3 rolls back when the body throws; a failed COMMIT can leave the transaction open.
         if (this.#db.open && this.#db.inTransaction) this.#db.exec('ROLLBACK')
         throw asUnavailable(error)
       }
     })
 
-    this.#stats = {
-      totals: this.#db.prepare('SELECT count(*) AS total, count(DISTINCT from_msisdn) AS senders FROM messages'),
-      top: this.#db.prepare(`
-        SELECT from_msisdn AS "from", count(*) AS count FROM messages
-        GROUP BY from_msisdn ORDER BY count DESC, from_msisdn ASC LIMIT 10`),
-      first: this.#db.prepare('SELECT ts FROM messages ORDER BY ts_key ASC, message_id ASC LIMIT 1').pluck(),
-      last: this.#db.prepare('SELECT ts FROM messages ORDER BY ts_key DESC, message_id DESC LIMIT 1').pluck()
-    }
+    this.#indexing = { ...INDEXING_DEFAULTS, ...options.indexing }
+    this.#indexer = new Indexer(this.#db)
+    this.#reads = new ReadModel(this.#db, this.#indexer)
+    this.#newestRow = (this.#db.prepare('SELECT max(rowid) FROM messages').pluck().get() as number | null) ?? 0
+    // A backlog left by the previous run (crash, or shutdown under load) is indexed in the background.
+    this.#scheduleIndexing()
     const probeWrite = this.#db.transaction(() => {
       this.#db.pragma(`user_version = ${schemaVersion(this.#db)}`)
     })
@@ -97,56 +126,64 @@ export class SqliteStore implements MessageStore {
     return this.#writes.submit(message)
   }
 
-  async list (filter: MessageFilter): Promise<MessagesPage> {
-    const params = {
-      from: filter.from,
-      since: filter.since === undefined ? undefined : instantKey(filter.since),
-      q: filter.q === undefined || filter.q === '' ? undefined : foldCase(filter.q)
-    }
-    const bound = Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined))
+  async list (filter: MessageFilter): Promise<MessagesListing> {
     try {
-      const statements = this.#listStatementsFor(params)
-      const data = statements.page.all({ ...bound, limit: filter.limit, offset: filter.offset }) as Message[]
-      const total = statements.count.get(bound) as number
-      return { data, total, limit: filter.limit, offset: filter.offset }
+      return this.#reads.list(filter)
     } catch (error) {
       throw asUnavailable(error)
     }
-  }
-
-  /** One pair of statements per combination of filters, prepared the first time it is used. */
-  #listStatementsFor (params: Record<string, string | null | undefined>): ListStatements {
-    const where: string[] = []
-    if (params.from !== undefined) where.push('from_msisdn = @from')
-    if (params.since !== undefined) where.push('ts_key >= @since')
-    if (params.q !== undefined) where.push('instr(fold_case(text), @q) > 0')
-    const key = where.join(' AND ')
-    let statements = this.#listStatements.get(key)
-    if (statements === undefined) {
-      const clause = where.length === 0 ? '' : `WHERE ${key}`
-      statements = {
-        page: this.#db.prepare(`SELECT ${SELECT_COLUMNS} FROM messages ${clause}
-          ORDER BY ts_key ASC, message_id ASC LIMIT @limit OFFSET @offset`),
-        count: this.#db.prepare(`SELECT count(*) FROM messages ${clause}`).pluck()
-      }
-      this.#listStatements.set(key, statements)
-    }
-    return statements
   }
 
   async stats (): Promise<Stats> {
     try {
-      const { total, senders } = this.#stats.totals.get() as { total: number, senders: number }
-      return {
-        total_messages: total,
-        senders_count: senders,
-        messages_per_sender: this.#stats.top.all() as SenderCount[],
-        first_message_ts: (this.#stats.first.get() as string | undefined) ?? null,
-        last_message_ts: (this.#stats.last.get() as string | undefined) ?? null
-      }
+      return this.#reads.stats()
     } catch (error) {
       throw asUnavailable(error)
     }
+  }
+
+  /** Rows committed but not yet in the read models. */
+  get indexingBacklog (): number {
+    return this.#newestRow - this.#indexer.state.indexedThrough
+  }
+
+  /** Indexes the whole backlog now (seeding, tests); reads are exact either way. */
+  catchUp (): void {
+    while (this.#indexer.step(this.#indexing.sliceRows * 10) > 0);
+  }
+
+  #scheduleIndexing (): void {
+    if (!this.#indexing.auto || this.#closed || this.#indexTimer !== null || this.indexingBacklog <= 0) return
+    this.#arm(this.indexingBacklog > this.#indexing.maxTail ? 0 : this.#indexing.idleMs)
+  }
+
+  #arm (delayMs: number): void {
+    this.#indexTimer = setTimeout(() => this.#indexSlice(), delayMs)
+    // Indexing never keeps the process alive: the backlog is picked up again at the next start.
+    this.#indexTimer.unref()
+  }
+
+  /**
+   * One indexer transaction once deliveries have paused for idleMs (or the backlog passed maxTail),
+   * then the next one after a turn of the event loop, so deliveries arriving meanwhile go first.
+   */
+  #indexSlice (): void {
+    this.#indexTimer = null
+    if (this.#closed || this.indexingBacklog <= 0) return
+    const quietFor = performance.now() - this.#lastCommitAt
+    if (quietFor < this.#indexing.idleMs && this.indexingBacklog <= this.#indexing.maxTail) {
+      this.#arm(this.#indexing.idleMs - quietFor)
+      return
+    }
+    try {
+      this.#indexer.step(this.#indexing.sliceRows)
+    } catch {
+      // Reads stay exact (the backlog is merged in), so a failed slice only waits and tries again;
+      // deliveries report storage trouble on their own path.
+      this.#arm(INDEXER_RETRY_MS)
+      return
+    }
+    if (this.indexingBacklog > 0) this.#arm(0)
   }
 
   async checks (): Promise<StorageChecks> {
@@ -178,6 +215,7 @@ export class SqliteStore implements MessageStore {
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    if (this.#indexTimer !== null) clearTimeout(this.#indexTimer)
     this.#writes.flush()
     this.#db.close()
   }

@@ -1,0 +1,119 @@
+import type Database from 'better-sqlite3'
+import type { Statement } from 'better-sqlite3'
+import { foldCase } from '../../lib/fold-case.ts'
+import { indexedText, shortGrams } from './search-text.ts'
+
+/** The committed read-model state: every messages row with rowid ≤ indexedThrough is in the read models. */
+export interface ReadState {
+  indexedThrough: number
+  indexedRows: number
+  senders: number
+}
+
+interface TailRow {
+  row: number
+  message_id: string
+  from_msisdn: string
+  ts_key: string
+  text: string | null
+}
+
+/** The time buckets a ts_key counts in: day, minute and second (time_counts levels 0, 1, 2). */
+export const TIME_LEVELS = [10, 16, 19] as const
+
+/**
+ * Maintains the read models of migration 2 for rows past the watermark, in its own transactions.
+ *
+ * These transactions hold only data derived from `messages`, so they commit with synchronous=NORMAL:
+ * a power cut may lose the newest one, and then its watermark is lost with it and the same rows are
+ * indexed again. The next acknowledged (synchronous=FULL) commit syncs the whole WAL, these frames included.
+ * https://www.sqlite.org/pragma.html#pragma_synchronous
+ */
+export class Indexer {
+  readonly #db: Database.Database
+  readonly #s: Record<'tail' | 'senderRow' | 'senderCount' | 'senderInsert' | 'senderUpdate' | 'time' | 'gram' |
+  'search' | 'state' | 'readState', Statement>
+
+  #state: ReadState
+
+  constructor (db: Database.Database) {
+    this.#db = db
+    this.#s = {
+      tail: db.prepare(`SELECT rowid AS row, message_id, from_msisdn, ts_key, text FROM messages
+        WHERE rowid > ? ORDER BY rowid LIMIT ?`),
+      senderRow: db.prepare('INSERT INTO sender_rows (from_msisdn, ts_key, message_id, row) VALUES (?, ?, ?, ?)'),
+      senderCount: db.prepare('SELECT n FROM sender_counts WHERE from_msisdn = ?').pluck(),
+      senderInsert: db.prepare('INSERT INTO sender_counts (from_msisdn, n) VALUES (?, ?)'),
+      senderUpdate: db.prepare('UPDATE sender_counts SET n = n + ? WHERE from_msisdn = ?'),
+      time: db.prepare(`INSERT INTO time_counts (level, bucket, n) VALUES (?, ?, ?)
+        ON CONFLICT (level, bucket) DO UPDATE SET n = n + excluded.n`),
+      gram: db.prepare(`INSERT INTO gram_counts (gram, n) VALUES (?, ?)
+        ON CONFLICT (gram) DO UPDATE SET n = n + excluded.n`),
+      search: db.prepare('INSERT INTO search_index (rowid, folded) VALUES (?, ?)'),
+      state: db.prepare(`UPDATE read_state SET indexed_through = ?, indexed_rows = indexed_rows + ?,
+        senders = senders + ? WHERE id = 1`),
+      readState: db.prepare(`SELECT indexed_through AS indexedThrough, indexed_rows AS indexedRows, senders
+        FROM read_state WHERE id = 1`)
+    }
+    this.#state = this.#s.readState.get() as ReadState
+  }
+
+  /** The committed state; readers merge rows past `indexedThrough` from messages. */
+  get state (): Readonly<ReadState> {
+    return this.#state
+  }
+
+  /**
+   * Indexes up to `maxRows` rows past the watermark in one transaction; returns how many it indexed
+   * (0: caught up). Throws what SQLite throws; the watermark then stays where it was.
+   */
+  step (maxRows: number): number {
+    const rows = this.#s.tail.all(this.#state.indexedThrough, maxRows) as TailRow[]
+    if (rows.length === 0) return 0
+    const last = rows[rows.length - 1]!.row
+    let newSenders = 0
+    this.#db.pragma('synchronous = NORMAL')
+    try {
+      this.#db.transaction(() => {
+        const senders = new Map<string, number>()
+        const times = TIME_LEVELS.map(() => new Map<string, number>())
+        const grams = new Map<string, number>()
+        for (const r of rows) {
+          this.#s.senderRow.run(r.from_msisdn, r.ts_key, r.message_id, r.row)
+          senders.set(r.from_msisdn, (senders.get(r.from_msisdn) ?? 0) + 1)
+          TIME_LEVELS.forEach((length, level) => {
+            const bucket = r.ts_key.slice(0, length)
+            times[level]!.set(bucket, (times[level]!.get(bucket) ?? 0) + 1)
+          })
+          if (r.text !== null) {
+            const folded = foldCase(r.text)
+            this.#s.search.run(r.row, indexedText(folded))
+            for (const gram of shortGrams(folded)) grams.set(gram, (grams.get(gram) ?? 0) + 1)
+          }
+        }
+        for (const [from, n] of senders) {
+          if (this.#s.senderCount.get(from) === undefined) {
+            this.#s.senderInsert.run(from, n)
+            newSenders++
+          } else {
+            this.#s.senderUpdate.run(n, from)
+          }
+        }
+        times.forEach((buckets, level) => {
+          for (const [bucket, n] of buckets) this.#s.time.run(level, bucket, n)
+        })
+        for (const [gram, n] of grams) this.#s.gram.run(gram, n)
+        this.#s.state.run(last, rows.length, newSenders)
+      }).immediate()
+    } finally {
+      // Back to the durability the acknowledgement path promises, whatever happened above.
+      this.#db.pragma('synchronous = FULL')
+    }
+    this.#state = {
+      indexedThrough: last,
+      indexedRows: this.#state.indexedRows + rows.length,
+      senders: this.#state.senders + newSenders
+    }
+    return rows.length
+  }
+}

@@ -1,0 +1,250 @@
+import type Database from 'better-sqlite3'
+import type { Statement } from 'better-sqlite3'
+import type { Message } from '../../../schemas/messages.ts'
+import type { SenderCount, Stats } from '../../../schemas/stats.ts'
+import { foldCase } from '../../lib/fold-case.ts'
+import { instantKey } from '../../lib/timestamp.ts'
+import type { MessageFilter, MessagesListing } from '../port.ts'
+import type { Indexer } from './indexer.ts'
+import { codePoints, isIndexable, phrase, prefixUpperBound } from './search-text.ts'
+
+/** Most searches whose folded-count answers are cached (least recently used first out). */
+const SEARCH_COUNT_CACHE = 512
+/** Short (1–2 character) searches use the index's vocabulary only when this rare; commoner ones scan. */
+const SHORT_CANDIDATES_MAX = 20_000
+/**
+ * Relative cost of one index candidate (doclist entry, row lookup, sort) against one row of an ordered
+ * scan that folds and tests the text; measured with bench/ at 1M rows, it decides the search plan.
+ */
+const CANDIDATE_COST = 2.5
+
+type Params = Record<string, string | number>
+
+interface Plan {
+  /** SQL for the page (one more row than the limit, to know whether a next page exists). */
+  page: string
+  /** SQL for the total, or a number already known. */
+  total: string | number
+  params: Params
+}
+
+interface SearchCount { through: number, n: number }
+
+const ARM_COLUMNS = 'm.message_id, m.from_msisdn AS "from", m.to_msisdn AS "to", m.ts, m.text, m.ts_key'
+const ORDER = 'ORDER BY ts_key, message_id LIMIT @limit OFFSET @offset'
+
+/**
+ * Answers list and stats from messages plus the read models, merging the rows the indexer has not
+ * reached yet (rowid > watermark, "the tail") straight from messages, so every answer is exact at
+ * every moment. All reads run synchronously on the one connection, between commits, so the watermark
+ * and the tables they read always agree.
+ */
+export class ReadModel {
+  readonly #db: Database.Database
+  readonly #indexer: Indexer
+  readonly #statements = new Map<string, Statement>()
+  readonly #searchCounts = new Map<string, SearchCount>()
+
+  constructor (db: Database.Database, indexer: Indexer) {
+    this.#db = db
+    this.#indexer = indexer
+  }
+
+  /** A statement prepared the first time its SQL is seen, reused afterwards. */
+  #prepare (sql: string): Statement {
+    let statement = this.#statements.get(sql)
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql)
+      this.#statements.set(sql, statement)
+    }
+    return statement
+  }
+
+  #count (sql: string, params: Params): number {
+    return this.#prepare(sql).pluck().get(params) as number
+  }
+
+  list (filter: MessageFilter): MessagesListing {
+    const { indexedThrough } = this.#indexer.state
+    const plan = this.#plan(filter, indexedThrough)
+    const params: Params = { ...plan.params, limit: filter.limit + 1, offset: filter.offset }
+    const rows = this.#prepare(plan.page).all(params) as Array<Message & { ts_key?: string }>
+    const more = rows.length > filter.limit
+    if (more) rows.pop()
+    const data: Message[] = rows.map((r) => ({ message_id: r.message_id, from: r.from, to: r.to, ts: r.ts, text: r.text }))
+    const last = data[data.length - 1]
+    const total = typeof plan.total === 'number' ? plan.total : this.#count(plan.total, plan.params)
+    return {
+      data,
+      total,
+      limit: filter.limit,
+      offset: filter.offset,
+      next: more && last !== undefined ? { tsKey: instantKey(last.ts)!, messageId: last.message_id } : null
+    }
+  }
+
+  #plan (filter: MessageFilter, w: number): Plan {
+    const params: Params = { w }
+    const where: string[] = []
+    if (filter.since !== undefined) {
+      params.since = instantKey(filter.since)!
+      where.push('m.ts_key >= @since')
+    }
+    const keyset: string[] = []
+    if (filter.after !== undefined) {
+      params.afterKey = filter.after.tsKey
+      params.afterId = filter.after.messageId
+      keyset.push('(m.ts_key, m.message_id) > (@afterKey, @afterId)')
+    }
+    const q = filter.q === undefined || filter.q === '' ? undefined : foldCase(filter.q)
+    const textTest: string[] = []
+    if (q !== undefined) {
+      params.q = q
+      textTest.push('instr(fold_case(m.text), @q) > 0')
+    }
+    const and = (...parts: string[][]) => parts.flat().map((p) => ` AND ${p}`).join('')
+    const whereAll = (...parts: string[][]) => {
+      const all = parts.flat()
+      return all.length === 0 ? '' : `WHERE ${all.join(' AND ')}`
+    }
+
+    if (filter.from !== undefined) {
+      // The sender's indexed rows in order from sender_rows, merged with its rows in the tail.
+      params.from = filter.from
+      const senderWhere = ['s.from_msisdn = @from']
+      if (filter.since !== undefined) senderWhere.push('s.ts_key >= @since')
+      const senderKeyset = filter.after === undefined ? [] : ['(s.ts_key, s.message_id) > (@afterKey, @afterId)']
+      const arms = (withKeyset: boolean) => [
+        `SELECT ${ARM_COLUMNS} FROM sender_rows s JOIN messages m ON m.rowid = s.row
+          WHERE ${[...senderWhere, ...(withKeyset ? senderKeyset : []), ...textTest].join(' AND ')}`,
+        `SELECT ${ARM_COLUMNS} FROM messages m
+          WHERE m.rowid > @w AND m.from_msisdn = @from${and(where, withKeyset ? keyset : [], textTest)}`
+      ]
+      const [indexed, tail] = arms(true)
+      const page = `SELECT * FROM (${indexed} UNION ALL ${tail}) ${ORDER}`
+      if (filter.since === undefined && q === undefined) {
+        const total = this.#count('SELECT coalesce((SELECT n FROM sender_counts WHERE from_msisdn = @from), 0) + ' +
+          '(SELECT count(*) FROM messages WHERE rowid > @w AND from_msisdn = @from)', params)
+        return { page, total, params }
+      }
+      const [countIndexed, countTail] = arms(false)
+      return { page, total: `SELECT (SELECT count(*) FROM (${countIndexed})) + (SELECT count(*) FROM (${countTail}))`, params }
+    }
+
+    const scanPage = `SELECT ${ARM_COLUMNS} FROM messages m ${whereAll(where, keyset, textTest)} ${ORDER}`
+    if (q === undefined) {
+      if (filter.since === undefined) {
+        const total = this.#indexer.state.indexedRows + this.#count('SELECT count(*) FROM messages WHERE rowid > @w', params)
+        return { page: scanPage, total, params }
+      }
+      return { page: scanPage, total: this.#countSince(params.since as string, w), params }
+    }
+
+    const scanTotal = `SELECT count(*) FROM messages m ${whereAll(where, textTest)}`
+    if (!isIndexable(q)) return { page: scanPage, total: scanTotal, params }
+    const short = codePoints(q) <= 2
+    const indexedMatches = short ? this.#gramCount(q) : this.#searchCount(q, w)
+    const rows = this.#indexer.state.indexedRows + 1
+    const scanRows = (filter.offset + filter.limit + 1) * rows / Math.max(indexedMatches, 1)
+    const useIndex = indexedMatches * CANDIDATE_COST < scanRows && (!short || indexedMatches <= SHORT_CANDIDATES_MAX)
+    if (!useIndex && filter.since !== undefined) return { page: scanPage, total: scanTotal, params }
+
+    const tailMatches = `SELECT ${ARM_COLUMNS} FROM messages m WHERE m.rowid > @w${and(where, keyset, textTest)}`
+    const tailCount = 'SELECT count(*) FROM messages m WHERE m.rowid > @w' + and(where, textTest)
+    if (!useIndex) return { page: scanPage, total: indexedMatches + this.#count(tailCount, params), params }
+
+    const match = short ? this.#prefixMatch(q) : phrase(q)
+    if (match === null) {
+      // No indexed text contains it: only tail rows can match.
+      return { page: `SELECT * FROM (${tailMatches}) ${ORDER}`, total: this.#count(tailCount, params), params }
+    }
+    params.match = match
+    const candidates = 'm.rowid IN (SELECT rowid FROM search_index WHERE search_index MATCH @match)'
+    const page = `SELECT * FROM (SELECT ${ARM_COLUMNS} FROM messages m WHERE ${candidates}${and(where, keyset)}
+      UNION ALL ${tailMatches}) ${ORDER}`
+    if (filter.since === undefined) return { page, total: indexedMatches + this.#count(tailCount, params), params }
+    const total = `SELECT (SELECT count(*) FROM messages m WHERE ${candidates}${and(where)}) + (${tailCount})`
+    return { page, total, params }
+  }
+
+  /** Indexed rows whose folded text contains a 1- or 2-character string (kept exact by the indexer). */
+  #gramCount (gram: string): number {
+    return (this.#prepare('SELECT n FROM gram_counts WHERE gram = ?').pluck().get(gram) as number | undefined) ?? 0
+  }
+
+  /**
+   * Indexed rows matching a 3+ character phrase. A common word can match most of a million rows, and
+   * counting its doclist costs tens of milliseconds, so counts are cached per query and brought up to
+   * date by counting only the rows indexed since (a rowid range the index seeks to).
+   */
+  #searchCount (q: string, w: number): number {
+    const match = phrase(q)
+    let cached = this.#searchCounts.get(q)
+    if (cached === undefined) {
+      cached = { through: w, n: this.#count('SELECT count(*) FROM search_index WHERE search_index MATCH @match AND rowid <= @w', { match, w }) }
+    } else if (cached.through !== w) {
+      const delta = this.#count(`SELECT count(*) FROM search_index WHERE search_index MATCH @match
+        AND rowid > @from AND rowid <= @w`, { match, from: cached.through, w })
+      cached = { through: w, n: cached.n + delta }
+    }
+    this.#searchCounts.delete(q)
+    this.#searchCounts.set(q, cached)
+    if (this.#searchCounts.size > SEARCH_COUNT_CACHE) this.#searchCounts.delete(this.#searchCounts.keys().next().value!)
+    return cached.n
+  }
+
+  /** The index terms (trigrams) that start with a 1- or 2-character string, as one OR query; null when none. */
+  #prefixMatch (prefix: string): string | null {
+    const terms = this.#prepare('SELECT term FROM search_terms WHERE term >= @prefix AND term <= @upper').pluck()
+      .all({ prefix, upper: prefixUpperBound(prefix) }) as string[]
+    return terms.length === 0 ? null : terms.map(phrase).join(' OR ')
+  }
+
+  /**
+   * Rows with ts_key ≥ since: indexed rows from the day, minute and second buckets after since's second,
+   * every row inside since's own second from the time index, and tail rows after that second.
+   */
+  #countSince (since: string, w: number): number {
+    const [day, minute, second] = [since.slice(0, 10), since.slice(0, 16), since.slice(0, 19)]
+    // Inside a bucket, the next character after the prefix is '-', 'T', ':' or '.', all below '~',
+    // and '/' is the character after '.', so `< second || '/'` ends since's second.
+    return this.#count(`SELECT
+        (SELECT total(n) FROM time_counts WHERE level = 0 AND bucket > @day)
+      + (SELECT total(n) FROM time_counts WHERE level = 1 AND bucket > @minute AND bucket < @day || '~')
+      + (SELECT total(n) FROM time_counts WHERE level = 2 AND bucket > @second AND bucket < @minute || '~')
+      + (SELECT count(*) FROM messages WHERE ts_key >= @since AND ts_key < @second || '/')
+      + (SELECT count(*) FROM messages WHERE rowid > @w AND ts_key >= @second || '/')`,
+    { day, minute, second, since, w })
+  }
+
+  stats (): Stats {
+    const { indexedThrough: w, indexedRows, senders } = this.#indexer.state
+    const tail = this.#prepare('SELECT from_msisdn AS "from", count(*) AS count FROM messages WHERE rowid > ? GROUP BY from_msisdn')
+      .all(w) as SenderCount[]
+    const tailRows = tail.reduce((sum, s) => sum + s.count, 0)
+    const baseOf = this.#prepare('SELECT n FROM sender_counts WHERE from_msisdn = ?').pluck()
+    const counts = new Map<string, number>()
+    let newSenders = 0
+    for (const s of tail) {
+      const base = baseOf.get(s.from) as number | undefined
+      if (base === undefined) newSenders++
+      counts.set(s.from, (base ?? 0) + s.count)
+    }
+    // Any sender outside the tail that makes the final top 10 is within the indexed top (10 + tail senders).
+    const top = this.#prepare('SELECT from_msisdn AS "from", n AS count FROM sender_counts ORDER BY n DESC, from_msisdn ASC LIMIT ?')
+      .all(10 + tail.length) as SenderCount[]
+    for (const s of top) if (!counts.has(s.from)) counts.set(s.from, s.count)
+    const messagesPerSender = [...counts].map(([from, count]) => ({ from, count }))
+      .sort((a, b) => b.count - a.count || (a.from < b.from ? -1 : a.from > b.from ? 1 : 0))
+      .slice(0, 10)
+    const edge = (direction: 'ASC' | 'DESC') => (this.#prepare(
+      `SELECT ts FROM messages ORDER BY ts_key ${direction}, message_id ${direction} LIMIT 1`).pluck().get() as string | undefined) ?? null
+    return {
+      total_messages: indexedRows + tailRows,
+      senders_count: senders + newSenders,
+      messages_per_sender: messagesPerSender,
+      first_message_ts: edge('ASC'),
+      last_message_ts: edge('DESC')
+    }
+  }
+}
