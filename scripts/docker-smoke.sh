@@ -77,8 +77,11 @@ for tool in dockerd docker docker-compose; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (Debian: apt-get install docker.io docker-compose)"
 done
 
-WORK=$(mktemp -d /tmp/hookvault-smoke.XXXXXX)
 mkdir -p "$CACHE_DIR"
+# One run at a time per machine: runs share port 8000, the docker0 bridge and the cache.
+exec 9>"$CACHE_DIR/run.lock"
+if command -v flock >/dev/null && ! flock --timeout 1200 9; then fail 'another smoke run holds the lock for 20 minutes'; fi
+WORK=$(mktemp -d /tmp/hookvault-smoke.XXXXXX)
 
 # --- Docker engine ---------------------------------------------------------------------------------
 start_dockerd () {
