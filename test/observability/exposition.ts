@@ -1,4 +1,7 @@
+import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import type { FastifyInstance } from 'fastify'
+import { deliver, message } from '../helper.ts'
 
 /** One sample line of the Prometheus text format: `name{label="value",…} value`. */
 export interface Sample {
@@ -50,4 +53,22 @@ export function valueOf (exposition: Exposition, name: string, labels: Record<st
 /** True when `command` runs here (`command --version` exits 0). */
 export function hasCommand (command: string): boolean {
   return spawnSync(command, ['--version'], { stdio: 'ignore' }).status === 0
+}
+
+/** One of each webhook outcome the contract names, plus reads, a 404 and a 405. */
+export async function mixedTraffic (app: FastifyInstance): Promise<void> {
+  const statuses = [
+    (await deliver(app, message({ message_id: 'a' }))).statusCode,
+    (await deliver(app, message({ message_id: 'b' }))).statusCode,
+    (await deliver(app, message({ message_id: 'a' }))).statusCode,
+    (await deliver(app, message(), { 'x-signature': '0'.repeat(64) })).statusCode,
+    (await deliver(app, message({ from: 'nope' }))).statusCode,
+    (await deliver(app, message({ text: 'x'.repeat(300) }))).statusCode,
+    (await deliver(app, message(), { 'content-type': 'text/plain' })).statusCode,
+    (await app.inject('/messages?limit=5&offset=0')).statusCode,
+    (await app.inject('/stats')).statusCode,
+    (await app.inject('/no/such/thing?x=1')).statusCode,
+    (await app.inject({ method: 'DELETE', url: '/webhook' })).statusCode
+  ]
+  assert.deepEqual(statuses, [200, 200, 200, 401, 422, 413, 415, 200, 200, 404, 405])
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { FastifyInstance } from 'fastify'
-import { build, deliver, message } from '../helper.ts'
-import { parseExposition, valueOf, type Exposition } from './exposition.ts'
+import { build } from '../helper.ts'
+import { mixedTraffic, parseExposition, valueOf, type Exposition } from './exposition.ts'
 
 const RESULTS = ['created', 'duplicate', 'invalid_signature', 'validation_error'] as const
 
@@ -10,24 +10,6 @@ async function scrape (app: FastifyInstance): Promise<Exposition> {
   const response = await app.inject('/metrics')
   assert.equal(response.statusCode, 200)
   return parseExposition(response.body)
-}
-
-/** One of each webhook outcome the contract names, plus reads, a 404 and a 405. */
-export async function mixedTraffic (app: FastifyInstance): Promise<void> {
-  const statuses = [
-    (await deliver(app, message({ message_id: 'a' }))).statusCode,
-    (await deliver(app, message({ message_id: 'b' }))).statusCode,
-    (await deliver(app, message({ message_id: 'a' }))).statusCode,
-    (await deliver(app, message(), { 'x-signature': '0'.repeat(64) })).statusCode,
-    (await deliver(app, message({ from: 'nope' }))).statusCode,
-    (await deliver(app, message({ text: 'x'.repeat(300) }))).statusCode,
-    (await deliver(app, message(), { 'content-type': 'text/plain' })).statusCode,
-    (await app.inject('/messages?limit=5&offset=0')).statusCode,
-    (await app.inject('/stats')).statusCode,
-    (await app.inject('/no/such/thing?x=1')).statusCode,
-    (await app.inject({ method: 'DELETE', url: '/webhook' })).statusCode
-  ]
-  assert.deepEqual(statuses, [200, 200, 200, 401, 422, 413, 415, 200, 200, 404, 405])
 }
 
 test('/metrics answers 200 in the text format 0.0.4 from the very first request', async (t) => {
