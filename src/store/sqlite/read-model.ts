@@ -230,9 +230,10 @@ export class ReadModel {
       if (base === undefined) newSenders++
       counts.set(s.from, (base ?? 0) + s.count)
     }
-    // Any sender outside the tail that makes the final top 10 is within the indexed top (10 + tail senders).
-    const top = this.#prepare('SELECT from_msisdn AS "from", n AS count FROM sender_counts ORDER BY n DESC, from_msisdn ASC LIMIT ?')
-      .all(10 + tail.length) as SenderCount[]
+    // Counts only grow, so a sender the tail does not touch keeps everyone ranked above it in the
+    // indexed order: if it makes the final top 10, it was in the indexed top 10 already.
+    const top = this.#prepare('SELECT from_msisdn AS "from", n AS count FROM sender_counts ORDER BY n DESC, from_msisdn ASC LIMIT 10')
+      .all() as SenderCount[]
     for (const s of top) if (!counts.has(s.from)) counts.set(s.from, s.count)
     const messagesPerSender = [...counts].map(([from, count]) => ({ from, count }))
       .sort((a, b) => b.count - a.count || (a.from < b.from ? -1 : a.from > b.from ? 1 : 0))

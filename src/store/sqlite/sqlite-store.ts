@@ -147,9 +147,14 @@ export class SqliteStore implements MessageStore {
     return this.#newestRow - this.#indexer.state.indexedThrough
   }
 
-  /** Indexes the whole backlog now (seeding, tests); reads are exact either way. */
-  catchUp (): void {
-    while (this.#indexer.step(this.#indexing.sliceRows * 10) > 0);
+  /** Indexes the backlog now, all of it or its oldest `maxRows` rows (seeding, tests); reads are exact either way. */
+  catchUp (maxRows = Infinity): void {
+    let left = maxRows
+    while (left > 0) {
+      const done = this.#indexer.step(Math.min(left, this.#indexing.sliceRows * 10))
+      if (done === 0) break
+      left -= done
+    }
   }
 
   #scheduleIndexing (): void {
