@@ -4,7 +4,6 @@ import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url))
 
 /** A free TCP port on loopback. */
 export async function freePort (): Promise<number> {
@@ -36,7 +35,9 @@ export interface ServerProcess {
  */
 export async function startServer (env: Record<string, string>, options: { waitReady?: boolean } = {}): Promise<ServerProcess> {
   const port = Number(env.PORT ?? await freePort())
-  const child = spawn(TSX, ['src/server.ts'], {
+  // node itself with tsx as a loader, not the tsx CLI: that one runs the server as a grandchild, which
+  // a SIGKILL of the child would leave running.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env, PORT: String(port) },
     stdio: ['pipe', 'pipe', 'pipe']
