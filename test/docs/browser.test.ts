@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+import { startServer } from '../helpers/server-process.ts'
+
+// /docs in a real browser, against the real server process: the page renders every operation and
+// loads nothing from outside the service (it must work offline). Debian's chromium, not a download.
+
+const CHROMIUM = '/usr/bin/chromium'
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url))
+
+const OPERATIONS = [
+  ['post', '/webhook'],
+  ['get', '/messages'],
+  ['get', '/stats'],
+  ['get', '/health/live'],
+  ['get', '/health/ready']
+] as const
+
+test('/docs renders every operation in chromium and requests nothing outside the service', { timeout: 120_000 }, async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    const reason = `${CHROMIUM} is missing (Debian: apt-get install chromium)`
+    process.stderr.write(`\n${'#'.repeat(100)}\n# DOCS BROWSER TEST SKIPPED: ${reason}\n${'#'.repeat(100)}\n`)
+    t.skip(reason)
+    return
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'hookvault-docs-'))
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }))
+  const server = await startServer({ WEBHOOK_SECRET: 'docs-secret', DATABASE_URL: 'sqlite::memory:' })
+  t.after(() => server.kill())
+
+  const context = await chromium.launchPersistentContext(join(dataDir, 'profile'), {
+    executablePath: CHROMIUM,
+    args: ARGS,
+    headless: true,
+    viewport: { width: 1280, height: 900 }
+  })
+  t.after(() => context.close())
+
+  // Every request any page, worker or frame of this profile makes, whatever answers it.
+  const requested: string[] = []
+  context.on('request', (request) => { requested.push(request.url()) })
+  const failed: string[] = []
+  context.on('requestfailed', (request) => { failed.push(`${request.url()} ${request.failure()?.errorText ?? ''}`) })
+
+  const page = await context.newPage()
+  const response = await page.goto(`${server.url}/docs`, { waitUntil: 'networkidle' })
+  assert.ok(response, 'the page answered')
+  assert.ok(response.ok(), `/docs answered ${response.status()}`)
+
+  for (const [method, path] of OPERATIONS) {
+    const summary = page.locator(`.opblock-${method} .opblock-summary-path[data-path="${path}"]`)
+    await summary.waitFor({ state: 'visible', timeout: 15_000 })
+  }
+  // Open POST /webhook: its X-Signature parameter and statuses are what a provider needs.
+  await page.locator('.opblock-post .opblock-summary-path[data-path="/webhook"]').click()
+  const webhook = page.locator('.opblock-post').filter({ has: page.locator('[data-path="/webhook"]') })
+  await webhook.locator('.parameter__name', { hasText: 'X-Signature' }).waitFor({ state: 'visible', timeout: 10_000 })
+  for (const status of ['200', '401', '413', '415', '422', '503']) {
+    await webhook.locator(`tr.response[data-code="${status}"]`).waitFor({ state: 'attached', timeout: 10_000 })
+  }
+  await page.waitForLoadState('networkidle')
+
+  mkdirSync(ARTIFACTS, { recursive: true })
+  await page.screenshot({ path: join(ARTIFACTS, 'docs.png'), fullPage: true })
+
+  const origin = new URL(server.url).origin
+  assert.ok(requested.some((url) => url === `${origin}/docs/json`), 'the page loaded the document from the service')
+  const outside = requested.filter((url) => !url.startsWith('data:') && !url.startsWith('blob:') && new URL(url).origin !== origin)
+  assert.deepEqual(outside, [], 'no request leaves the service')
+  assert.deepEqual(failed, [], 'every request the page made succeeded')
+})
