@@ -82,7 +82,7 @@ test('a real Prometheus server scrapes hookvault and sees exactly the created co
   const promExited = new Promise((resolve) => prometheus.once('exit', resolve))
   t.after(async () => {
     if (prometheus.exitCode === null && prometheus.signalCode === null) prometheus.kill('SIGTERM')
-    const ended = await Promise.race([promExited.then(() => true), sleep(10_000).then(() => false)])
+    const ended = await Promise.race([promExited.then(() => true), sleep(10_000, undefined, { ref: false }).then(() => false)])
     if (!ended) {
       prometheus.kill('SIGKILL')
       await promExited
