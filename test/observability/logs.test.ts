@@ -57,7 +57,7 @@ test('a spawned server prints only JSON lines: one access line per request, with
   const signatures: string[] = []
 
   async function webhook (body: string, headers: Record<string, string>, status: number, extra: Record<string, unknown>, levels: string[]) {
-    const all = { 'content-type': 'application/json', ...headers }
+    const all: Record<string, string> = { 'content-type': 'application/json', ...headers }
     if (all['x-signature'] !== undefined) signatures.push(all['x-signature'])
     const response = await send(server.url, 'POST', '/webhook', all, body)
     assert.equal(response.status, status, body.slice(0, 80))
