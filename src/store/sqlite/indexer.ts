@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3'
 import type { Statement } from 'better-sqlite3'
 import { foldCase } from '../../lib/fold-case.ts'
-import { indexedText, shortGrams } from './search-text.ts'
+import { GramCounter, indexedText } from './search-text.ts'
 
 /** The committed read-model state: every messages row with rowid ≤ indexedThrough is in the read models. */
 export interface ReadState {
@@ -77,7 +77,7 @@ export class Indexer {
       this.#db.transaction(() => {
         const senders = new Map<string, number>()
         const times = TIME_LEVELS.map(() => new Map<string, number>())
-        const grams = new Map<string, number>()
+        const grams = new GramCounter()
         for (const r of rows) {
           this.#s.senderRow.run(r.from_msisdn, r.ts_key, r.message_id, r.row)
           senders.set(r.from_msisdn, (senders.get(r.from_msisdn) ?? 0) + 1)
@@ -88,7 +88,7 @@ export class Indexer {
           if (r.text !== null) {
             const folded = foldCase(r.text)
             this.#s.search.run(r.row, indexedText(folded))
-            for (const gram of shortGrams(folded)) grams.set(gram, (grams.get(gram) ?? 0) + 1)
+            grams.add(folded)
           }
         }
         for (const [from, n] of senders) {
@@ -102,7 +102,7 @@ export class Indexer {
         times.forEach((buckets, level) => {
           for (const [bucket, n] of buckets) this.#s.time.run(level, bucket, n)
         })
-        for (const [gram, n] of grams) this.#s.gram.run(gram, n)
+        for (const [gram, n] of grams.entries()) this.#s.gram.run(gram, n)
         this.#s.state.run(last, rows.length, newSenders)
       }).immediate()
     } finally {

@@ -37,14 +37,65 @@ export const phrase = (s: string): string => `"${s.replaceAll('"', '""')}"`
 /** The inclusive upper bound of index terms that start with `prefix` (trigrams: 3 code points). */
 export const prefixUpperBound = (prefix: string): string => prefix + '\u{10FFFF}'.repeat(3 - codePoints(prefix))
 
-/** Every distinct 1- and 2-character substring of a folded text (code points). */
-export function shortGrams (folded: string): Set<string> {
-  const grams = new Set<string>()
-  let previous: string | undefined
-  for (const c of folded) {
-    grams.add(c)
-    if (previous !== undefined) grams.add(previous + c)
-    previous = c
+const ASCII_SLOTS = 128 + 128 * 128
+
+/**
+ * Counts, over many texts, how many contain each 1- and 2-character string (code points). Plainly:
+ * for each text, the set of its substrings of length 1 and 2, added up. ASCII grams (most of them) are counted in typed arrays instead of
+ * building strings and sets, which made this the indexer's most expensive step.
+ */
+export class GramCounter {
+  /** ASCII 1-gram c at [c]; 2-gram ab at [128 + a * 128 + b]. */
+  readonly #counts = new Int32Array(ASCII_SLOTS)
+  /** The text number that last counted a slot, so each text counts a gram once. */
+  readonly #seenIn = new Int32Array(ASCII_SLOTS)
+  readonly #other = new Map<string, number>()
+  #text = 0
+
+  add (folded: string): void {
+    const text = ++this.#text
+    const counts = this.#counts
+    const seenIn = this.#seenIn
+    let seenOther: Set<string> | undefined
+    const other = (gram: string) => {
+      seenOther ??= new Set()
+      if (seenOther.has(gram)) return
+      seenOther.add(gram)
+      this.#other.set(gram, (this.#other.get(gram) ?? 0) + 1)
+    }
+    let previous = -1 // code point
+    for (let i = 0; i < folded.length; i++) {
+      let code = folded.charCodeAt(i)
+      if (code >= 0xD800 && code <= 0xDBFF && i + 1 < folded.length) {
+        const low = folded.charCodeAt(i + 1)
+        if (low >= 0xDC00 && low <= 0xDFFF) {
+          code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+          i++
+        }
+      }
+      if (code < 128) {
+        if (seenIn[code] !== text) { seenIn[code] = text; counts[code]!++ }
+        if (previous >= 0 && previous < 128) {
+          const slot = 128 + previous * 128 + code
+          if (seenIn[slot] !== text) { seenIn[slot] = text; counts[slot]!++ }
+        } else if (previous >= 0) {
+          other(String.fromCodePoint(previous, code))
+        }
+      } else {
+        other(String.fromCodePoint(code))
+        if (previous >= 0) other(String.fromCodePoint(previous, code))
+      }
+      previous = code
+    }
   }
-  return grams
+
+  /** Each gram with the number of texts that contained it. */
+  * entries (): Generator<[string, number]> {
+    for (let slot = 0; slot < ASCII_SLOTS; slot++) {
+      const n = this.#counts[slot]!
+      if (n === 0) continue
+      yield [slot < 128 ? String.fromCharCode(slot) : String.fromCharCode((slot - 128) >> 7, (slot - 128) & 127), n]
+    }
+    yield * this.#other
+  }
 }
