@@ -73,7 +73,7 @@ test('random deliveries and queries agree with the contract computed naively', a
     if (rnd() < 0.4) query.from = pick(rnd, senders)
     if (rnd() < 0.3) query.since = pick(rnd, rows).ts
     if (rnd() < 0.4) query.q = pick(rnd, ['hello', 'É', 'é', 'ss', 'SS', '%', '_', 'e_c', 'σ', 'a', 'ab', 'b', '😀', 'zz', ' ', 'ï'])
-    const url = '/messages?' + new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString()
+    const url = '/messages?' + new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)])).toString()
     assert.deepEqual((await app.inject(url)).json(), expected(rows, query), url)
   }
   assert.deepEqual((await app.inject('/stats')).json(), expectedStats(rows))
