@@ -6,12 +6,11 @@ import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { parse as parseYaml } from 'yaml'
 import { build, tempDir } from '../helper.ts'
-import { hasCommand, mixedTraffic, parseExposition } from './exposition.ts'
+import { mixedTraffic, parseExposition, requireCommand, skipWithout } from './exposition.ts'
 
 const ROOT = fileURLToPath(new URL('../../observability/', import.meta.url))
 const PROMETHEUS_CONFIG = join(ROOT, 'prometheus/prometheus.yml')
-const HAS_PROMTOOL = hasCommand('promtool')
-const SKIP_PROMTOOL = HAS_PROMTOOL ? false : 'SKIPPED LOUDLY: promtool is not installed (Debian package `prometheus`); CI must have it'
+const SKIP_PROMTOOL = skipWithout('promtool')
 
 interface Panel { title?: string, datasource?: { uid?: string }, targets?: Array<{ expr?: string }>, panels?: Panel[] }
 
@@ -63,6 +62,7 @@ test('the metric-name extractor finds names and ignores functions, keywords, lab
 })
 
 test('promtool check config accepts observability/prometheus/prometheus.yml', { skip: SKIP_PROMTOOL }, () => {
+  requireCommand('promtool')
   const check = spawnSync('promtool', ['check', 'config', PROMETHEUS_CONFIG], { encoding: 'utf8', timeout: 30_000 })
   assert.equal(check.status, 0, `${check.stdout}${check.stderr}`)
 })
@@ -114,6 +114,7 @@ test('every metric and grouping label in the dashboard is exposed by the real ap
 })
 
 test('promtool parses every dashboard expression as PromQL', { skip: SKIP_PROMTOOL }, (t) => {
+  requireCommand('promtool')
   // Recording rules are the one place promtool checks PromQL offline; Grafana's $__rate_interval becomes 1m.
   const rules = expressions(dashboard().panels).map((expr, i) =>
     `      - record: dashboard:expr_${i}\n        expr: ${JSON.stringify(expr.replaceAll('$__rate_interval', '1m'))}`)

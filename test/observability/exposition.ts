@@ -55,6 +55,20 @@ export function hasCommand (command: string): boolean {
   return spawnSync(command, ['--version'], { stdio: 'ignore' }).status === 0
 }
 
+/**
+ * The `skip` option for a test that needs `command`: false when it is installed, and also under CI
+ * (CI=true, set by .ci/run), where the test then fails on the missing tool instead of skipping.
+ */
+export function skipWithout (command: string): false | string {
+  if (hasCommand(command) || process.env.CI === 'true') return false
+  return `SKIPPED LOUDLY: ${command} is not installed (Debian package \`prometheus\`); CI must have it`
+}
+
+/** Fails the running test when `command` is missing (only reached under CI, see skipWithout). */
+export function requireCommand (command: string): void {
+  assert.ok(hasCommand(command), `${command} is not installed, and CI must have it (Debian package \`prometheus\`)`)
+}
+
 /** One of each webhook outcome the contract names, plus reads, a 404 and a 405. */
 export async function mixedTraffic (app: FastifyInstance): Promise<void> {
   const statuses = [

@@ -7,10 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { sign } from '../../src/lib/signature.ts'
 import { build, message, tempDir } from '../helper.ts'
 import { freePort, startServer } from '../helpers/server-process.ts'
-import { hasCommand, mixedTraffic } from './exposition.ts'
-
-const HAS_PROMTOOL = hasCommand('promtool')
-const HAS_PROMETHEUS = hasCommand('prometheus')
+import { mixedTraffic, requireCommand, skipWithout } from './exposition.ts'
 
 /**
  * The contract (§6) names the histogram `request_latency_ms`; promtool's linter prefers base units
@@ -19,8 +16,9 @@ const HAS_PROMETHEUS = hasCommand('prometheus')
 const CONTRACT_NAMES_PROMTOOL_DISLIKES = new Set(['request_latency_ms metric names should not contain abbreviated units'])
 
 test('promtool check metrics accepts the real /metrics output after mixed traffic', {
-  skip: HAS_PROMTOOL ? false : 'SKIPPED LOUDLY: promtool is not installed (Debian package `prometheus`); CI must have it'
+  skip: skipWithout('promtool')
 }, async (t) => {
+  requireCommand('promtool')
   const { app } = await build(t, { BODY_LIMIT: '200' })
   await mixedTraffic(app)
   const metrics = (await app.inject('/metrics')).body
@@ -33,8 +31,9 @@ test('promtool check metrics accepts the real /metrics output after mixed traffi
 })
 
 test('promtool check metrics does complain about a broken exposition (the check above can fail)', {
-  skip: HAS_PROMTOOL ? false : 'SKIPPED LOUDLY: promtool is not installed'
+  skip: skipWithout('promtool')
 }, () => {
+  requireCommand('promtool')
   const broken = '# TYPE things gauge\nthings_total 1\n'
   const check = spawnSync('promtool', ['check', 'metrics'], { input: broken, encoding: 'utf8', timeout: 30_000 })
   assert.notEqual(check.status, 0)
@@ -51,9 +50,10 @@ async function query (base: string, promql: string): Promise<PromVector['data'][
 }
 
 test('a real Prometheus server scrapes hookvault and sees exactly the created count', {
-  skip: HAS_PROMETHEUS ? false : 'SKIPPED LOUDLY: prometheus is not installed (Debian package `prometheus`); CI must have it',
+  skip: skipWithout('prometheus'),
   timeout: 120_000
 }, async (t) => {
+  requireCommand('prometheus')
   const dir = tempDir(t)
   const secret = 'prometheus-test-secret'
   const server = await startServer({ WEBHOOK_SECRET: secret, DATABASE_URL: `sqlite:///${join(dir, 'app.db')}` })
