@@ -98,9 +98,10 @@ export class SqliteStore implements MessageStore {
         this.#scheduleIndexing()
         return outcomes
       } catch (error) {
-        this.#newestRow = newestBefore
         // better-sqlite3 rolls back when the body throws; a failed COMMIT can leave the transaction open.
         if (this.#db.open && this.#db.inTransaction) this.#db.exec('ROLLBACK')
+        // Usually rolled back; but a guard may fail a batch after its COMMIT, so ask the file.
+        this.#newestRow = this.#committedNewestRow() ?? newestBefore
         throw asUnavailable(error)
       }
     })
@@ -139,6 +140,14 @@ export class SqliteStore implements MessageStore {
       return this.#reads.stats()
     } catch (error) {
       throw asUnavailable(error)
+    }
+  }
+
+  #committedNewestRow (): number | null {
+    try {
+      return (this.#db.prepare('SELECT max(rowid) FROM messages').pluck().get() as number | null) ?? 0
+    } catch {
+      return null
     }
   }
 
