@@ -1,0 +1,340 @@
+/**
+ * `npm run bench [-- --quick] [-- --rows N --seconds S --rounds R]`
+ *
+ * 1. Seeds a database with --rows synthetic messages through the storage layer (scripts/seed.ts),
+ *    cached in bench-results/ so reruns start at once.
+ * 2. Starts hookvault on a copy of it in its default production configuration (request logging at
+ *    info to a file, metrics on, synchronous=FULL) and a bare Fastify baseline, both pinned to core 0.
+ * 3. Measures read latencies at that size (before any ingest, so "at N rows" means N).
+ * 4. Runs interleaved ingest rounds with the load generator in its own process on core 1: autocannon
+ *    and wrk, service and baseline alternating, 50 connections, unique ids from ~1,000 senders.
+ *    After each service round: waits for the indexer to catch up, then checks rows added = 2xx = created.
+ * 5. Restarts the service on the grown file and times start → ready.
+ * Prints one table and writes bench-results/bench-<time>.json.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { availableParallelism, cpus } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { sender, RARE_WORD } from './data.ts'
+
+const ROOT = new URL('..', import.meta.url).pathname
+const OUT = join(ROOT, 'bench-results')
+const SECRET = 'bench-secret'
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rows: { type: 'string' },
+    seconds: { type: 'string' },
+    rounds: { type: 'string' },
+    runs: { type: 'string' }
+  }
+})
+const quick = values.quick
+const ROWS = Number(values.rows ?? (quick ? 100_000 : 1_000_000))
+const SECONDS = Number(values.seconds ?? (quick ? 3 : 10))
+const ROUNDS = Number(values.rounds ?? (quick ? 1 : 3))
+const RUNS = Number(values.runs ?? (quick ? 30 : 200))
+const PINNED = availableParallelism() >= 2
+const SERVER_CORE = '0'
+const LOAD_CORE = '1'
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`)
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const pinned = (core: string, command: string[]) => PINNED ? ['taskset', '-c', core, ...command] : command
+
+function run (command: string[], env: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command[0]!, command.slice(1), { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (chunk) => { out += chunk })
+    child.on('exit', (code) => code === 0 ? resolve(out) : reject(new Error(`${command.join(' ')} exited ${code}`)))
+  })
+}
+
+interface Server { child: ChildProcess, url: string, pid: number }
+
+async function startServer (command: string[], env: Record<string, string>, logFile: string | null, readyPath: string): Promise<Server & { readyMs: number }> {
+  const started = performance.now()
+  const child = spawn(command[0]!, command.slice(1), { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  if (logFile !== null) {
+    const file = createWriteStream(logFile, { flags: 'a' })
+    child.stdout!.pipe(file)
+    child.stderr!.pipe(file)
+  } else {
+    child.stdout!.resume()
+    child.stderr!.resume()
+  }
+  const url = `http://127.0.0.1:${env.PORT}`
+  for (let i = 0; i < 3000; i++) {
+    try {
+      if ((await fetch(url + readyPath, { method: readyPath === '/webhook' ? 'POST' : 'GET' })).status < 500) {
+        return { child, url, pid: child.pid!, readyMs: performance.now() - started }
+      }
+    } catch {}
+    if (child.exitCode !== null) break
+    await sleep(5)
+  }
+  child.kill('SIGKILL')
+  throw new Error(`${command.join(' ')} did not become ready`)
+}
+
+async function stop (server: Server): Promise<void> {
+  if (server.child.exitCode !== null) return
+  server.child.kill('SIGTERM')
+  await new Promise((resolve) => server.child.once('exit', resolve))
+}
+
+/** user + system CPU seconds a process has used, from /proc. */
+function cpuSeconds (pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+function rssMb (pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(field))!
+  return Number(/(\d+)/.exec(line)![1]) / 1024
+}
+
+/** Waits until the process has used under 3% of a core for half a second: the indexer has caught up. */
+async function quiet (pid: number): Promise<number> {
+  const started = performance.now()
+  let previous = cpuSeconds(pid)
+  for (let i = 0; i < 1200; i++) {
+    await sleep(500)
+    const now = cpuSeconds(pid)
+    if (now - previous <= 0.015) break
+    previous = now
+  }
+  return (performance.now() - started) / 1000 - 0.5
+}
+
+async function json (url: string): Promise<any> {
+  const response = await fetch(url)
+  if (!response.ok) throw new Error(`${url}: ${response.status}`)
+  return response.json()
+}
+
+async function createdCount (url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  return Number(/^webhook_requests_total\{result="created"\} (\d+)/m.exec(text)?.[1] ?? 0)
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!
+
+interface Timing { p50: number, p99: number, first: number, runs: number, total?: number }
+
+/** Client-side latency of one GET, repeated; `first` is the very first (cold) request. */
+async function time (url: string, runs: number): Promise<Timing> {
+  const samples: number[] = []
+  let total: number | undefined
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now()
+    const response = await fetch(url)
+    const body = await response.json() as { total?: number }
+    samples.push(performance.now() - started)
+    if (!response.ok) throw new Error(`${url}: ${response.status}`)
+    total = body.total
+  }
+  const first = samples[0]!
+  samples.sort((a, b) => a - b)
+  return { p50: percentile(samples, 0.5), p99: percentile(samples, 0.99), first, runs, ...(total === undefined ? {} : { total }) }
+}
+
+function nextLink (header: string | null): string {
+  const m = /<([^>]+)>; rel="next"/.exec(header ?? '')
+  if (m === null) throw new Error('no Link next header')
+  return m[1]!
+}
+
+async function readLatencies (url: string): Promise<Record<string, Timing>> {
+  const deep = ROWS - 50
+  const middle = await json(`${url}/messages?limit=1&offset=${Math.floor(ROWS / 2)}`)
+  const since = middle.data[0].ts as string
+  const afterFirst = nextLink((await fetch(`${url}/messages`)).headers.get('link'))
+  const afterDeep = nextLink((await fetch(`${url}/messages?limit=50&offset=${deep - 50}`)).headers.get('link'))
+  const few = Math.max(5, Math.floor(RUNS / 20))
+  const queries: Array<[string, string, number]> = [
+    ['first page', '/messages', RUNS],
+    ['?from= (biggest sender)', `/messages?from=${encodeURIComponent(sender(0))}`, RUNS],
+    ['?from= (median sender)', `/messages?from=${encodeURIComponent(sender(700))}`, RUNS],
+    ['?since= (middle)', `/messages?since=${since}`, RUNS],
+    ['?from=&since=', `/messages?from=${encodeURIComponent(sender(0))}&since=${since}`, RUNS],
+    ['after= cursor at row 50', afterFirst, RUNS],
+    [`after= cursor at row ${deep}`, afterDeep, RUNS],
+    [`?offset=${deep}`, `/messages?offset=${deep}`, few],
+    [`?q=${RARE_WORD} (rare)`, `/messages?q=${RARE_WORD}`, RUNS],
+    ['?q=ORDER (common)', '/messages?q=ORDER', RUNS],
+    ['?q=payment (common)', '/messages?q=payment', RUNS],
+    ['?q=GRÜSSE (non-ASCII fold)', `/messages?q=${encodeURIComponent('GRÜSSE')}`, RUNS],
+    ['?q=e (1 char, common)', '/messages?q=e', RUNS],
+    ['?q=東 (1 char, rarer)', `/messages?q=${encodeURIComponent('東')}`, RUNS],
+    ['?q=zy (2 chars, rare)', '/messages?q=zy', RUNS],
+    ['?q=the&since=', `/messages?q=the&since=${since}`, few],
+    ['?q=order&offset=5000', '/messages?q=order&offset=5000', few],
+    ['/stats', '/stats', RUNS]
+  ]
+  const results: Record<string, Timing> = {}
+  for (const [name, path, runs] of queries) {
+    results[name] = await time(url + path, runs)
+    log(`${name}: p50 ${results[name]!.p50.toFixed(2)} ms, p99 ${results[name]!.p99.toFixed(2)} ms, first ${results[name]!.first.toFixed(2)} ms`)
+  }
+  return results
+}
+
+interface LoadSummary { tool: string, rps: number, p50: number, p99: number, ok: number, non2xx: number, errors: number, sent: number, prepared: number }
+
+async function load (url: string, tool: string, prefix: string, seconds = SECONDS): Promise<LoadSummary> {
+  const out = await run(pinned(LOAD_CORE, [process.execPath, '--import', 'tsx', 'bench/load.ts', '--url', url, '--tool', tool,
+    '--seconds', String(seconds), '--prefix', prefix, '--secret', SECRET]))
+  return JSON.parse(out) as LoadSummary
+}
+
+interface Round {
+  tool: string
+  service: LoadSummary
+  baseline: LoadSummary
+  ratio: number
+  rowsAdded: number
+  created: number
+  catchUpSeconds: number
+  catchUpCpuSeconds: number
+  serviceCpuSeconds: number
+  peakRssMb: number
+}
+
+async function main (): Promise<void> {
+  mkdirSync(OUT, { recursive: true })
+  const seedFile = join(OUT, `seed-${ROWS}.db`)
+  if (!existsSync(seedFile)) {
+    log(`seeding ${ROWS} rows into ${seedFile}`)
+    log(await run(pinned(SERVER_CORE, [process.execPath, '--import', 'tsx', 'scripts/seed.ts', '--rows', String(ROWS), '--db', seedFile])))
+  }
+  const dir = join(OUT, 'run')
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
+  const dbFile = join(dir, 'app.db')
+  copyFileSync(seedFile, dbFile)
+  const serviceLog = join(dir, 'service.log')
+  const serviceEnv = {
+    WEBHOOK_SECRET: SECRET,
+    DATABASE_URL: `sqlite:///${dbFile}`,
+    HOST: '127.0.0.1',
+    PORT: '18000',
+    LOG_LEVEL: 'info'
+  }
+  const serviceCommand = pinned(SERVER_CORE, [process.execPath, '--import', 'tsx', 'src/server.ts'])
+  let service = await startServer(serviceCommand, serviceEnv, serviceLog, '/health/ready')
+  log(`service ready in ${service.readyMs.toFixed(0)} ms on ${ROWS} rows`)
+  const baseline = await startServer(pinned(SERVER_CORE, [process.execPath, '--import', 'tsx', 'bench/baseline.ts']), { PORT: '18001' }, null, '/webhook')
+
+  log('read latencies')
+  const reads = await readLatencies(service.url)
+  const rssAfterReads = rssMb(service.pid)
+
+  log('warm-up')
+  await load(service.url, 'autocannon', 'warm-', 2)
+  await load(baseline.url, 'autocannon', 'warm-', 2)
+  await quiet(service.pid)
+
+  const rounds: Round[] = []
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const tool of ['autocannon', 'wrk']) {
+      const before = { rows: (await json(`${service.url}/stats`)).total_messages as number, created: await createdCount(service.url) }
+      let peakRssMb = 0
+      const sampler = setInterval(() => { peakRssMb = Math.max(peakRssMb, rssMb(service.pid)) }, 200)
+      const cpuBefore = cpuSeconds(service.pid)
+      // Alternate which server goes first, so drift in the machine's speed does not favour one.
+      let serviceResult: LoadSummary
+      let baselineResult: LoadSummary
+      let serviceCpu: number
+      if (r % 2 === 0) {
+        serviceResult = await load(service.url, tool, `r${r}${tool[0]}-`)
+        serviceCpu = cpuSeconds(service.pid) - cpuBefore
+        baselineResult = await load(baseline.url, tool, `b${r}-`)
+      } else {
+        baselineResult = await load(baseline.url, tool, `b${r}-`)
+        const cpuStart = cpuSeconds(service.pid)
+        serviceResult = await load(service.url, tool, `r${r}${tool[0]}-`)
+        serviceCpu = cpuSeconds(service.pid) - cpuStart
+      }
+      const cpuAtEnd = cpuSeconds(service.pid)
+      const catchUpSeconds = await quiet(service.pid)
+      clearInterval(sampler)
+      const after = { rows: (await json(`${service.url}/stats`)).total_messages as number, created: await createdCount(service.url) }
+      const round: Round = {
+        tool,
+        service: serviceResult,
+        baseline: baselineResult,
+        ratio: serviceResult.rps / baselineResult.rps,
+        rowsAdded: after.rows - before.rows,
+        created: after.created - before.created,
+        catchUpSeconds,
+        catchUpCpuSeconds: cpuSeconds(service.pid) - cpuAtEnd,
+        serviceCpuSeconds: serviceCpu,
+        peakRssMb
+      }
+      rounds.push(round)
+      log(`round ${r + 1} ${tool}: service ${serviceResult.rps.toFixed(0)} req/s (p99 ${serviceResult.p99} ms), baseline ` +
+        `${baselineResult.rps.toFixed(0)} req/s, ratio ${round.ratio.toFixed(3)}, rows +${round.rowsAdded}, 2xx ${serviceResult.ok}, ` +
+        `created ${round.created}, non-2xx ${serviceResult.non2xx}, catch-up ${catchUpSeconds.toFixed(1)} s`)
+    }
+  }
+  const peakRss = rssMb(service.pid, 'VmHWM')
+  const finalRows = (await json(`${service.url}/stats`)).total_messages as number
+  await stop(service)
+  await stop(baseline)
+
+  log('start → ready on the grown file')
+  const restarts: number[] = []
+  for (let i = 0; i < (quick ? 1 : 3); i++) {
+    service = await startServer(serviceCommand, serviceEnv, serviceLog, '/health/ready')
+    restarts.push(service.readyMs)
+    await stop(service)
+  }
+
+  const report = { when: new Date().toISOString(), machine: machine(), rows: ROWS, seconds: SECONDS, rounds, reads, rssAfterReads, peakRss, finalRows, restarts }
+  writeFileSync(join(OUT, `bench-${report.when.replace(/[:.]/g, '-')}.json`), JSON.stringify(report, null, 2))
+  process.stdout.write(table(report) + '\n')
+}
+
+function machine (): string {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU'
+  return `${cpu}, ${availableParallelism()} cores, Node ${process.version}${PINNED ? ', server on core 0, load on core 1' : ', unpinned (one core)'}`
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+function table (report: { rounds: Round[], reads: Record<string, Timing>, peakRss: number, rssAfterReads: number, finalRows: number, restarts: number[], machine: string }): string {
+  const lines: string[] = []
+  const row = (...cells: string[]) => lines.push(`| ${cells.join(' | ')} |`)
+  lines.push(`hookvault bench: ${ROWS} seeded rows, ${ROUNDS} round(s) × ${SECONDS} s per tool, 50 connections; ${report.machine}`, '')
+  row('ingest', 'service req/s', 'p50 / p99 ms', 'baseline req/s', 'ratio', 'non-2xx', 'rows added = 200s for new ids', 'client 2xx', 'catch-up s (CPU s)')
+  row('---', '---:', '---:', '---:', '---:', '---:', '---', '---:', '---:')
+  for (const r of report.rounds) {
+    // The server counts every 200 it sent; the client stops counting at the deadline, with up to one
+    // request per connection still in flight, so its 2xx may trail by at most the connection count.
+    const consistent = r.rowsAdded === r.created && r.created - r.service.ok >= 0 && r.created - r.service.ok <= 50 ? 'yes' : 'NO'
+    row(r.tool, r.service.rps.toFixed(0), `${r.service.p50} / ${r.service.p99}`, r.baseline.rps.toFixed(0), r.ratio.toFixed(3),
+      String(r.service.non2xx + r.service.errors), `${consistent} (${r.rowsAdded} = ${r.created})`, String(r.service.ok),
+      `${r.catchUpSeconds.toFixed(1)} (${r.catchUpCpuSeconds.toFixed(1)})`)
+  }
+  for (const tool of ['autocannon', 'wrk']) {
+    const ratios = report.rounds.filter((r) => r.tool === tool).map((r) => r.ratio)
+    if (ratios.length > 0) lines.push('', `median ratio ${tool}: ${median(ratios).toFixed(3)} (goal ≥ 0.45 with autocannon)`)
+  }
+  lines.push('', `reads at ${ROWS} rows (client-side, keep-alive, ms):`, '')
+  row('query', 'p50', 'p99', 'first', 'runs', 'total')
+  row('---', '---:', '---:', '---:', '---:', '---:')
+  for (const [name, t] of Object.entries(report.reads)) {
+    row(name, t.p50.toFixed(2), t.p99.toFixed(2), t.first.toFixed(2), String(t.runs), t.total === undefined ? '' : String(t.total))
+  }
+  lines.push('', `RSS: ${report.rssAfterReads.toFixed(0)} MB after the reads, peak ${report.peakRss.toFixed(0)} MB (VmHWM) under load; ` +
+    `max sampled during rounds ${Math.max(...report.rounds.map((r) => r.peakRssMb)).toFixed(0)} MB`)
+  lines.push(`start → ready on ${report.finalRows} rows: ${report.restarts.map((ms) => ms.toFixed(0)).join(', ')} ms (spawn to first 200 from /health/ready, tsx)`)
+  return lines.join('\n')
+}
+
+await main()
