@@ -1,5 +1,10 @@
 import { Type, type Static } from './typebox.ts'
 
+/** The only value that turns on the unsafe acknowledge-before-commit mode: long so nobody types it by accident. */
+export const UNSAFE_ACK_CONFIRMATION = 'i-accept-losing-acknowledged-messages'
+
+const RATE_PATTERN = '^[1-9]\\d{0,8}(?:/(?:second|minute|hour))?$'
+
 /**
  * The process environment hookvault reads. Every value arrives as a string; config.ts turns the
  * validated strings into a typed, frozen Config. Each description doubles as the "accepted form"
@@ -26,6 +31,29 @@ export const Env = Type.Object({
     default: '10000',
     pattern: '^[1-9]\\d{0,6}$',
     description: 'a positive integer number of milliseconds to finish in-flight work after SIGTERM'
-  })
+  }),
+  PRESSURE_MAX_EVENT_LOOP_DELAY_MS: Type.String({
+    default: '1000',
+    pattern: '^[1-9]\\d{0,5}$',
+    description: 'a positive integer: mean event-loop delay in ms over one second above which requests get 503 (load shedding)'
+  }),
+  READ_API_TOKEN: Type.Optional(Type.String({
+    minLength: 16,
+    description: 'unset (GET /messages and /stats are open), or a bearer token of at least 16 characters they then require'
+  })),
+  RATE_LIMIT_WEBHOOK: Type.Optional(Type.String({
+    pattern: RATE_PATTERN,
+    description: 'unset (no limit), or requests per client IP on POST /webhook: N (per minute) or N/second, N/minute, N/hour'
+  })),
+  RATE_LIMIT_READ: Type.Optional(Type.String({
+    pattern: RATE_PATTERN,
+    description: 'unset (no limit), or requests per client IP on GET /messages and /stats: N (per minute) or N/second, N/minute, N/hour'
+  })),
+  HOOKVAULT_UNSAFE_ACK_BEFORE_COMMIT: Type.Optional(Type.String({
+    pattern: `^${UNSAFE_ACK_CONFIRMATION}$`,
+    // The description (printed when the value is refused) does not spell the value out, on purpose.
+    description: 'unset. A test-only switch that answers 200 before the commit and loses messages on a crash; ' +
+      'README "Reliability" says when and how it may be set'
+  }))
 })
 export type Env = Static<typeof Env>

@@ -11,7 +11,11 @@ import { loggerOptions } from './logger.ts'
 import accessLog from './plugins/app/access-log.ts'
 import appMetrics from './plugins/app/app-metrics.ts'
 import errorHandler from './plugins/app/error-handler.ts'
+import rateLimit from './plugins/app/rate-limit.ts'
+import readAuth from './plugins/app/read-auth.ts'
 import store from './plugins/app/store.ts'
+import underPressure from './plugins/app/under-pressure.ts'
+import unsafeAck from './plugins/app/unsafe-ack.ts'
 import validation from './plugins/app/validation.ts'
 import metrics from './plugins/external/metrics.ts'
 import sensible from './plugins/external/sensible.ts'
@@ -39,7 +43,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     bodyLimit: config.bodyLimit,
     return503OnClosing: false, // readiness reports the shutdown itself; in-flight keep-alive calls finish
     requestTimeout: 30_000, // a stalled client cannot hold a socket forever
-    connectionTimeout: 60_000
+    connectionTimeout: 60_000,
+    // Slow-header clients are cut after 10 s, and the timeouts are enforced every 2 s, not Node's 30 s.
+    http: { headersTimeout: 10_000, connectionsCheckingInterval: 2_000 }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   for (const schema of SCHEMAS) app.addSchema(schema)
@@ -53,11 +59,21 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(accessLog)
   await app.register(appMetrics)
   await app.register(store, { database: config.database })
+  await app.register(underPressure, { maxEventLoopDelayMs: config.maxEventLoopDelayMs })
+  if (config.unsafeAckBeforeCommit) await app.register(unsafeAck) // test-only, see plugins/app/unsafe-ack.ts
 
   await app.register(healthRoutes)
-  await app.register(webhookRoutes, { webhookSecret: config.webhookSecret, bodyLimit: config.bodyLimit })
-  await app.register(messagesRoutes)
-  await app.register(statsRoutes)
+  // Route groups as encapsulated contexts: each has its own rate limit, and the read API its token.
+  await app.register(async (webhookApi) => {
+    await webhookApi.register(rateLimit, { limit: config.rateLimits.webhook })
+    await webhookApi.register(webhookRoutes, { webhookSecret: config.webhookSecret, bodyLimit: config.bodyLimit })
+  })
+  await app.register(async (readApi) => {
+    await readApi.register(rateLimit, { limit: config.rateLimits.read })
+    await readApi.register(readAuth, { token: config.readApiToken })
+    await readApi.register(messagesRoutes)
+    await readApi.register(statsRoutes)
+  })
 
   return app
 }

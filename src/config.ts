@@ -10,6 +10,28 @@ export interface Config {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
   readonly bodyLimit: number
   readonly shutdownGraceMs: number
+  /** Load shedding: mean event-loop delay (ms) above which requests get 503. */
+  readonly maxEventLoopDelayMs: number
+  /** The bearer token GET /messages and /stats require; null leaves them open. */
+  readonly readApiToken: string | null
+  /** Per client IP, per route group; null means no limit (the default). */
+  readonly rateLimits: { readonly webhook: RateLimit | null, readonly read: RateLimit | null }
+  /** Answer 200 before the commit, for the crash harness's self-test only: on only when confirmed verbatim. */
+  readonly unsafeAckBeforeCommit: boolean
+}
+
+export interface RateLimit {
+  readonly max: number
+  readonly timeWindowMs: number
+}
+
+const WINDOW_MS: Readonly<Record<string, number>> = { second: 1_000, minute: 60_000, hour: 3_600_000 }
+
+/** "100" (per minute), "100/second", "100/minute", "100/hour"; the Env pattern already checked the shape. */
+function rateLimit (value: string | undefined): RateLimit | null {
+  if (value === undefined) return null
+  const [max, unit = 'minute'] = value.split('/')
+  return Object.freeze({ max: Number(max), timeWindowMs: WINDOW_MS[unit]! })
 }
 
 /** A refused environment variable: names it, says what is wrong and what would be accepted. */
@@ -32,7 +54,7 @@ const accepted = (name: EnvName): string => Env.properties[name].description ?? 
 /** Describes a refused value without ever echoing the secret. */
 function problemWith (name: EnvName, value: string | undefined): string {
   if (value === undefined || value === '') return 'is missing or empty'
-  if (name === 'WEBHOOK_SECRET') return 'is invalid'
+  if (name === 'WEBHOOK_SECRET' || name === 'READ_API_TOKEN') return 'is invalid'
   return `has an invalid value ${JSON.stringify(value)}`
 }
 
@@ -66,6 +88,10 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     port,
     logLevel: valid.LOG_LEVEL.toLowerCase() as Config['logLevel'],
     bodyLimit: Number(valid.BODY_LIMIT),
-    shutdownGraceMs: Number(valid.SHUTDOWN_GRACE_MS)
+    shutdownGraceMs: Number(valid.SHUTDOWN_GRACE_MS),
+    maxEventLoopDelayMs: Number(valid.PRESSURE_MAX_EVENT_LOOP_DELAY_MS),
+    readApiToken: valid.READ_API_TOKEN ?? null,
+    rateLimits: Object.freeze({ webhook: rateLimit(valid.RATE_LIMIT_WEBHOOK), read: rateLimit(valid.RATE_LIMIT_READ) }),
+    unsafeAckBeforeCommit: valid.HOOKVAULT_UNSAFE_ACK_BEFORE_COMMIT !== undefined
   })
 }
