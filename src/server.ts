@@ -1,34 +1,60 @@
 import closeWithGrace from 'close-with-grace'
+import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import { loggerOptions } from './logger.ts'
 
+// Process entry: load config → buildApp → listen, and graceful shutdown. Standard output carries only
+// JSON (contract §7), so every way this process can fail to start ends in one JSON log line and exit 1,
+// never a bare stack.
+
+/** Before the app's own logger exists (or when it cannot be trusted): one fatal JSON line, then exit 1. */
+function failStart (fields: Record<string, unknown>, message: string): never {
+  pino(loggerOptions('info')).fatal(fields, message)
+  process.exit(1)
+}
+
 let config: Config
 try {
   config = loadConfig()
 } catch (error) {
-  const logger = pino(loggerOptions('info'))
-  if (!(error instanceof ConfigError)) throw error
-  logger.fatal({ variable: error.variable, accepted: error.accepted }, error.message)
-  process.exit(1)
+  if (error instanceof ConfigError) failStart({ variable: error.variable, accepted: error.accepted }, error.message)
+  failStart({ err: error }, 'could not read the configuration')
 }
 
-const app = await buildApp(config)
+let app: FastifyInstance
+try {
+  app = await buildApp(config)
+  await app.ready()
+} catch (error) {
+  // e.g. a DATABASE_URL whose directory cannot be created or whose file is not a database.
+  failStart({ err: error }, `could not start: ${error instanceof Error ? error.message : String(error)}`)
+}
 
-// SIGTERM/SIGINT: stop taking connections, let in-flight requests finish and pending writes commit,
-// close the database, exit 0. A second signal or the grace period's end forces the exit.
-closeWithGrace({ delay: config.shutdownGraceMs, logger: app.log }, async ({ signal, err }) => {
-  if (err !== undefined) app.log.error({ err }, 'shutting down after an uncaught error')
-  else app.log.info({ signal }, 'shutting down')
+// SIGTERM/SIGINT: readiness turns 503 (routes/health.ts, preClose), the server stops accepting
+// connections, in-flight requests finish, pending writes commit and the database closes (the store's
+// onClose), then exit 0. A second signal, or SHUTDOWN_GRACE_MS running out, exits 1 at once. An
+// uncaught error takes the same path and exits 1.
+// https://github.com/mcollina/close-with-grace
+const shutdown = closeWithGrace({
+  delay: config.shutdownGraceMs,
+  logger: app.log,
+  onSecondSignal: (signal) => { app.log.fatal({ signal }, 'second signal during shutdown, exiting now') },
+  onSecondError: (err) => { app.log.fatal({ err }, 'another error during shutdown, exiting now') },
+  onTimeout: (delay) => { app.log.fatal({ grace_ms: delay }, 'shutdown did not finish within the grace period, exiting now') }
+}, async ({ signal, err }) => {
+  if (err !== undefined) app.log.fatal({ err }, 'uncaught error, shutting down')
+  else app.log.info({ signal: signal ?? null, grace_ms: config.shutdownGraceMs }, 'shutting down')
   await app.close()
   app.log.info('shutdown complete')
 })
 
 try {
   await app.listen({ port: config.port, host: config.host })
-} catch (err) {
-  app.log.fatal({ err }, 'could not start listening')
-  await app.close()
+} catch (error) {
+  shutdown.uninstall()
+  app.log.fatal({ err: error, host: config.host, port: config.port }, `could not listen on ${config.host}:${config.port}`)
+  await app.close().catch((closeError: unknown) => { app.log.error({ err: closeError }, 'could not close after a failed start') })
   process.exit(1)
 }
