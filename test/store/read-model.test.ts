@@ -195,6 +195,16 @@ test('a large data set where search takes the index, the scan and the vocabulary
   await Promise.all(saves)
   store.catchUp(3500)
   const rows = [...stored.values()]
+  // Deep offsets without filters seek through the time buckets; tail rows (the last 500) are counted in.
+  for (const offset of [999, 1000, 1001, 1777, 2500, 3333, 3999, 4000, 4100]) {
+    for (const limit of [1, 50]) {
+      const { matching, page } = naive(rows, { limit, offset })
+      const got = await store.list({ limit, offset })
+      assert.deepEqual(got.data, page, `offset ${offset}`)
+      assert.equal(got.total, matching.length)
+      assert.equal(got.next != null, offset + limit < matching.length)
+    }
+  }
   for (const q of ['the', 'ORDER', 'zqx', 'zqx-été', 'ж', 'Ж', 'zq', 'x-', 'e', 'th', 'paid ord', 'q', 'xyz']) {
     for (const [limit, offset] of [[50, 0], [3, 6], [100, 1000]] as const) {
       const filter = { limit, offset, q }
@@ -250,6 +260,37 @@ test('the read models survive a restart, and a backlog left behind is indexed by
     const { matching, page } = naive(rows, filter)
     const got = await second.list(filter)
     assert.deepEqual(got.data, page)
+    assert.equal(got.total, matching.length)
+  }
+})
+
+test('deep offsets seek correctly when tail rows fall before, between and after the indexed time buckets', async (t) => {
+  const rnd = random(6006)
+  const store = openStore(t)
+  const stored = new Map<string, Message>()
+  const save = (hourPrefix: string, i: number, id = `${hourPrefix}-${i}`) => {
+    const message: Message = {
+      message_id: id,
+      from: '+1',
+      to: '+2',
+      // An hour ('…T10': minutes 00–02) or a ten-minute prefix ('…T10:5': minutes 50–59).
+      ts: `${hourPrefix.length === 13 ? `${hourPrefix}:0${int(rnd, 3)}` : `${hourPrefix}${int(rnd, 10)}`}:0${int(rnd, 4)}.${int(rnd, 1000)}Z`,
+      text: null
+    }
+    stored.set(message.message_id, message)
+    return store.save(message)
+  }
+  // Indexed: 1200 rows on each of two days, minutes 00–02.
+  await Promise.all(Array.from({ length: 2400 }, (_, i) => save(i % 2 === 0 ? '2025-01-11T10' : '2025-01-13T10', i)))
+  store.catchUp()
+  // Tail: before everything, in a day between, after everything, and in empty minutes inside both days.
+  const gaps = ['2025-01-10T10', '2025-01-12T10', '2025-01-14T10', '2025-01-11T09', '2025-01-11T11', '2025-01-13T10:5']
+  await Promise.all(Array.from({ length: 300 }, (_, i) => save(gaps[i % gaps.length]!, i, `tail-${i}`)))
+  const rows = [...stored.values()]
+  for (let offset = 1000; offset <= 2710; offset += 7) {
+    const { matching, page } = naive(rows, { limit: 5, offset })
+    const got = await store.list({ limit: 5, offset })
+    assert.deepEqual(got.data, page, `offset ${offset}`)
     assert.equal(got.total, matching.length)
   }
 })

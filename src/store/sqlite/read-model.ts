@@ -8,6 +8,10 @@ import type { MessageFilter, MessagesListing } from '../port.ts'
 import type { Indexer } from './indexer.ts'
 import { codePoints, isIndexable, phrase, prefixUpperBound } from './search-text.ts'
 
+/** From this offset on, an unfiltered page seeks through the time buckets instead of stepping row by row. */
+const DEEP_OFFSET = 1000
+/** …unless more rows than this wait to be indexed (their keys are read to count them in). */
+const SEEK_TAIL_MAX = 20_000
 /** Most searches whose folded-count answers are cached (least recently used first out). */
 const SEARCH_COUNT_CACHE = 512
 /** Short (1–2 character) searches use the index's vocabulary only when this rare; commoner ones scan. */
@@ -26,6 +30,8 @@ interface Plan {
   /** SQL for the total, or a number already known. */
   total: string | number
   params: Params
+  /** Rows to skip in `page`, when the plan already skipped some of `offset` another way. */
+  skip?: number
 }
 
 interface SearchCount { through: number, n: number }
@@ -75,7 +81,7 @@ export class ReadModel {
   list (filter: MessageFilter): MessagesListing {
     const { indexedThrough } = this.#indexer.state
     const plan = this.#plan(filter, indexedThrough)
-    const params: Params = { ...plan.params, limit: filter.limit + 1, offset: filter.offset }
+    const params: Params = { ...plan.params, limit: filter.limit + 1, offset: plan.skip ?? filter.offset }
     const rows = this.#prepare(plan.page).all(params) as Array<Message & { ts_key?: string }>
     const more = rows.length > filter.limit
     if (more) rows.pop()
@@ -147,7 +153,11 @@ export class ReadModel {
     if (q === undefined) {
       if (filter.since === undefined) {
         const total = this.#indexer.state.indexedRows + this.#count(`SELECT count(*) FROM ${TAIL} WHERE m.rowid > @w`, params)
-        return { page: scanPage, total, params }
+        const seek = filter.after === undefined && filter.offset >= DEEP_OFFSET ? this.#seekOffset(filter.offset, w) : null
+        if (seek === null) return { page: scanPage, total, params }
+        params.seekKey = seek.key
+        const page = `SELECT ${ARM_COLUMNS} FROM messages m WHERE m.ts_key >= @seekKey ${ORDER}`
+        return { page, total, params, skip: seek.skip }
       }
       return { page: scanPage, total: this.#countSince(params.since as string, w), params }
     }
@@ -177,6 +187,48 @@ export class ReadModel {
     if (filter.since === undefined) return { page, total: indexedMatches + this.#count(tailCount, params), params }
     const total = `SELECT (SELECT count(*) FROM messages m WHERE ${candidates}${and(where)}) + (${tailCount})`
     return { page, total, params }
+  }
+
+  /**
+   * A deep OFFSET without filters, as a seek: walks the day, minute and second counts to the second
+   * where row number `offset` lies, so the page starts there and skips only the rows of that second.
+   * Tail rows are not in the counts, so their keys are counted in; a long tail falls back (null).
+   */
+  #seekOffset (offset: number, w: number): { key: string, skip: number } | null {
+    const tail = this.#prepare(`SELECT m.ts_key FROM ${TAIL} WHERE m.rowid > @w ORDER BY 1 LIMIT @max`).pluck()
+      .all({ w, max: SEEK_TAIL_MAX + 1 }) as string[]
+    if (tail.length > SEEK_TAIL_MAX) return null
+    /** Tail keys below `key`. */
+    const tailBelow = (key: string) => {
+      let [lo, hi] = [0, tail.length]
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1
+        if (tail[mid]! < key) lo = mid + 1
+        else hi = mid
+      }
+      return lo
+    }
+    const buckets = this.#prepare(`SELECT bucket, n FROM time_counts
+      WHERE level = @level AND bucket > @after AND bucket < @before ORDER BY bucket`)
+    // Every key of a day starts with its bucket then 'T', of a minute then ':', of a second then '.';
+    // so `bucket + end` is above all of them: '~' for days and minutes, '/' for seconds.
+    // Invariant: exactly `indexedBefore` indexed rows have a key below `low`.
+    let low = ''
+    let indexedBefore = 0
+    const seek = () => ({ key: low, skip: offset - indexedBefore - tailBelow(low) })
+    for (const [level, end] of [[0, '~'], [1, '~'], [2, '/']] as const) {
+      const rows = buckets.all({ level, after: low, before: low === '' ? '~' : low + '~' }) as Array<{ bucket: string, n: number }>
+      const found = rows.find((b) => {
+        if (indexedBefore + b.n + tailBelow(b.bucket + end) > offset) return true
+        indexedBefore += b.n
+        low = b.bucket + end
+        return false
+      })
+      // The row lies in tail rows after the last bucket, or between buckets: the rest is a short OFFSET.
+      if (found === undefined || indexedBefore + tailBelow(found.bucket) > offset) return seek()
+      low = found.bucket
+    }
+    return seek()
   }
 
   /** Indexed rows whose folded text contains a 1- or 2-character string (kept exact by the indexer). */
