@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import type { LightMyRequestResponse } from 'fastify'
 import { decodeCursor, encodeCursor } from '../../src/lib/cursor.ts'
 import { build, deliver, message } from '../helper.ts'
 
@@ -38,7 +39,7 @@ test('GET /messages: Link next follows keyset pages with the same filters; the b
   let url: string | null = '/messages?limit=5&from=%2B1&q=hello'
   let pages = 0
   while (url !== null && pages++ < 10) {
-    const response = await app.inject(url)
+    const response: LightMyRequestResponse = await app.inject(url)
     assert.equal(response.statusCode, 200)
     const body = response.json()
     assert.deepEqual(Object.keys(body).sort(), ['data', 'limit', 'offset', 'total'])
