@@ -351,7 +351,7 @@ async function main (): Promise<void> {
   if (values.dir !== undefined) options.dir = values.dir
   if (!values.quiet) options.log = (line) => console.log(line)
   for (const [name, value] of [['cycles', options.cycles], ['concurrency', options.concurrency], ['seed', options.seed], ['max-load-ms', options.maxLoadMs]] as const) {
-    if (!Number.isInteger(value) || value < (name === 'seed' ? 0 : 1)) {
+    if (value === undefined || !Number.isInteger(value) || value < (name === 'seed' ? 0 : 1)) {
       console.error(`--${name} must be a positive integer`)
       process.exit(2)
     }

@@ -54,10 +54,11 @@ test('the secret, the read token and signature headers never reach stdout or std
 })
 
 test('a refused start does not print the secret or the token either', async (t) => {
-  for (const env of [
+  const refusals: Array<Record<string, string>> = [
     { WEBHOOK_SECRET: secret, READ_API_TOKEN: 'too-short' },
     { WEBHOOK_SECRET: secret, READ_API_TOKEN: token, BODY_LIMIT: 'lots' }
-  ]) {
+  ]
+  for (const env of refusals) {
     const server = await startServer({ ...env, DATABASE_URL: 'sqlite::memory:' }, { waitReady: false })
     t.after(() => server.kill())
     assert.notEqual(await server.exited, 0)
