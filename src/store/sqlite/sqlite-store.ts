@@ -24,7 +24,18 @@ export interface SqliteStoreOptions {
   /** Watches the files behind the connection (file-guard.ts): told when it opens and after each batch commit. */
   guard?: StoreGuard
   indexing?: IndexingOptions
+  tuning?: TuningOptions
 }
+
+/** SQLite knobs measured with bench/ (README, performance). */
+export interface TuningOptions {
+  /** WAL pages after which a commit also checkpoints (SQLite's default is 1000). */
+  walAutocheckpointPages?: number
+  /** Page cache per connection, KiB. */
+  cacheSizeKiB?: number
+}
+
+const TUNING_DEFAULTS: Required<TuningOptions> = { walAutocheckpointPages: 1000, cacheSizeKiB: 16_000 }
 
 /** When the deferred indexer (indexer.ts) runs. The defaults are what bench/ measured best; tests turn `auto` off. */
 export interface IndexingOptions {
@@ -72,6 +83,9 @@ export class SqliteStore implements MessageStore {
     // https://www.sqlite.org/pragma.html#pragma_synchronous
     this.#db.pragma('journal_mode = WAL')
     this.#db.pragma('synchronous = FULL')
+    const tuning = { ...TUNING_DEFAULTS, ...options.tuning }
+    this.#db.pragma(`wal_autocheckpoint = ${tuning.walAutocheckpointPages}`)
+    this.#db.pragma(`cache_size = -${tuning.cacheSizeKiB}`)
     this.#db.function('fold_case', { deterministic: true }, (s: unknown) => typeof s === 'string' ? foldCase(s) : null)
     migrate(this.#db)
     options.guard?.opened(this.#db)
