@@ -92,12 +92,13 @@ export class SqliteStore implements MessageStore {
 
     this.#insert = this.#db.prepare(`
       INSERT INTO messages (message_id, from_msisdn, to_msisdn, ts, text, created_at, ts_key)
-      VALUES (@message_id, @from, @to, @ts, @text, @created_at, @ts_key)
+      VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (message_id) DO NOTHING`)
     const commitBatch = this.#db.transaction((messages: Message[]): SaveOutcome[] => {
       const createdAt = new Date().toISOString()
       return messages.map((m) => {
-        const { changes, lastInsertRowid } = this.#insert.run({ ...m, created_at: createdAt, ts_key: instantKey(m.ts) })
+        // Positional parameters: no per-row object to build and no name lookups when binding.
+        const { changes, lastInsertRowid } = this.#insert.run(m.message_id, m.from, m.to, m.ts, m.text, createdAt, instantKey(m.ts))
         if (changes !== 1) return 'duplicate'
         this.#newestRow = Math.max(this.#newestRow, Number(lastInsertRowid))
         return 'created'
