@@ -1,5 +1,6 @@
 import type { ErrorObject } from 'ajv'
 import type { ValidationIssue } from '../../schemas/common.ts'
+import { safeEcho } from './safe-echo.ts'
 
 type Part = 'body' | 'query' | 'headers' | 'params'
 
@@ -55,6 +56,6 @@ export function toValidationIssues (errors: ErrorObject[], root: Part): Validati
   return errors.map((error) => {
     const loc: Array<string | number> = [root, ...pointerToPath(error.instancePath)]
     if (error.keyword === 'required') loc.push(String((error.params as { missingProperty: string }).missingProperty))
-    return { ...describe(error), loc, input: error.data ?? null }
+    return { ...describe(error), loc, input: safeEcho(error.data ?? null) }
   })
 }
