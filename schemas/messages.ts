@@ -12,7 +12,8 @@ export type Message = Static<typeof Message>
 
 export const MessagesQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'Page size.' }),
-  offset: Type.Integer({ minimum: 0, default: 0, description: 'Rows to skip.' }),
+  // The cap keeps every accepted offset a 64-bit integer SQLite can bind (1e20 would be a 5xx).
+  offset: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'Rows to skip.' }),
   from: Type.Optional(Type.String({
     description: 'Exact sender. An unencoded "+" (decoded as a space) is repaired, surrounding spaces are trimmed.'
   })),

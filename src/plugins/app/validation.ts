@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { Ajv, type Options } from 'ajv'
 import { TIMESTAMP_FORMAT } from '../../../schemas/common.ts'
+import { rejectNonFinite } from '../../lib/finite-numbers.ts'
 import { isTimestamp } from '../../lib/timestamp.ts'
 
 const shared: Options = {
@@ -20,6 +21,6 @@ export default fp(async (fastify) => {
   const bodies = new Ajv({ ...shared, coerceTypes: false, useDefaults: false, removeAdditional: false })
   const textParts = new Ajv({ ...shared, coerceTypes: 'array', useDefaults: true, removeAdditional: true })
   fastify.setValidatorCompiler(({ schema, httpPart }) => {
-    return (httpPart === 'body' ? bodies : textParts).compile(schema)
+    return httpPart === 'body' ? bodies.compile(schema) : rejectNonFinite(textParts.compile(schema))
   })
 }, { name: 'validation' })
