@@ -39,6 +39,7 @@ test('the image builds, compose runs it healthy as non-root, and a signed webhoo
   }
   const tail = log.split('\n').slice(-80).join('\n')
   assert.equal(code, 0, `docker-smoke.sh failed; its output ends with:\n${tail}`)
+  for (const line of log.split('\n').filter((l) => l.startsWith('[docker-smoke'))) t.diagnostic(line)
   assert.match(log, /PASS: image builds/)
   assert.match(log, /the message survived down \+ up/)
 })
