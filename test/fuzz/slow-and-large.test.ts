@@ -88,6 +88,7 @@ test('stalled clients (headers never finished, body never finished) are cut off;
   await within(stalledBody.closed, 60_000, 'stalled body still open')
   assert.match(stalledBody.received(), /^HTTP\/1\.1 408 |^$/)
   assert.equal((await post(server.url, delivery('after-stalls'))).status, 200)
-  const ids = (await (await fetch(`${server.url}/messages?limit=100`)).json()).data.map((m: { message_id: string }) => m.message_id)
+  const page = await (await fetch(`${server.url}/messages?limit=100`)).json() as { data: Array<{ message_id: string }> }
+  const ids = page.data.map((m) => m.message_id)
   assert.equal(ids.includes('stalled-body'), false, 'a body that never finished is not stored')
 })
