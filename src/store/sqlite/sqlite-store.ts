@@ -73,7 +73,9 @@ export class SqliteStore implements MessageStore {
   /** Highest rowid committed so far: the backlog is (indexedThrough, #newestRow]. */
   #newestRow = 0
   #lastCommitAt = 0
+  #lastSubmitAt = 0
   #indexTimer: NodeJS.Timeout | null = null
+  #indexImmediate: NodeJS.Immediate | null = null
   #closed = false
 
   constructor (options: SqliteStoreOptions) {
@@ -139,6 +141,7 @@ export class SqliteStore implements MessageStore {
 
   save (message: Message): Promise<SaveOutcome> {
     if (this.#closed) return Promise.reject(asUnavailable(new TypeError('The database connection is not open')))
+    this.#lastSubmitAt = performance.now()
     return this.#writes.submit(message)
   }
 
@@ -182,37 +185,51 @@ export class SqliteStore implements MessageStore {
   }
 
   #scheduleIndexing (): void {
-    if (!this.#indexing.auto || this.#closed || this.#indexTimer !== null || this.indexingBacklog <= 0) return
+    if (!this.#indexing.auto || this.#closed || this.#indexTimer !== null || this.#indexImmediate !== null) return
+    if (this.indexingBacklog <= 0) return
     this.#arm(this.indexingBacklog > this.#indexing.maxTail ? 0 : this.#indexing.idleMs)
   }
 
   #arm (delayMs: number): void {
-    this.#indexTimer = setTimeout(() => this.#indexSlice(), delayMs)
+    this.#indexTimer = setTimeout(() => this.#maybeIndex(), delayMs)
     // Indexing never keeps the process alive: the backlog is picked up again at the next start.
     this.#indexTimer.unref()
   }
 
   /**
-   * One indexer transaction once deliveries have paused for idleMs (or the backlog passed maxTail),
-   * then the next one after a turn of the event loop, so deliveries arriving meanwhile go first.
+   * Runs one indexer transaction once deliveries have paused for idleMs (or the backlog passed
+   * maxTail), then comes back after a turn of the event loop, so deliveries arriving meanwhile go first.
+   * A timer firing late (the process was not scheduled) looks like a pause, so a pause is confirmed
+   * after the poll phase: if deliveries were waiting, they were submitted by then, and indexing waits.
    */
-  #indexSlice (): void {
+  #maybeIndex (): void {
     this.#indexTimer = null
     if (this.#closed || this.indexingBacklog <= 0) return
-    const quietFor = performance.now() - this.#lastCommitAt
-    if (quietFor < this.#indexing.idleMs && this.indexingBacklog <= this.#indexing.maxTail) {
+    const overdue = this.indexingBacklog > this.#indexing.maxTail
+    const quietFor = performance.now() - Math.max(this.#lastCommitAt, this.#lastSubmitAt)
+    if (!overdue && quietFor < this.#indexing.idleMs) {
       this.#arm(this.#indexing.idleMs - quietFor)
       return
     }
-    try {
-      this.#indexer.step(this.#indexing.sliceRows)
-    } catch {
-      // Reads stay exact (the backlog is merged in), so a failed slice only waits and tries again;
-      // deliveries report storage trouble on their own path.
-      this.#arm(INDEXER_RETRY_MS)
-      return
-    }
-    if (this.indexingBacklog > 0) this.#arm(0)
+    const submitted = this.#lastSubmitAt
+    this.#indexImmediate = setImmediate(() => {
+      this.#indexImmediate = null
+      if (this.#closed) return
+      if (!overdue && this.#lastSubmitAt !== submitted) {
+        this.#arm(this.#indexing.idleMs)
+        return
+      }
+      try {
+        this.#indexer.step(this.#indexing.sliceRows)
+      } catch {
+        // Reads stay exact (the backlog is merged in), so a failed slice only waits and tries again;
+        // deliveries report storage trouble on their own path.
+        this.#arm(INDEXER_RETRY_MS)
+        return
+      }
+      if (this.indexingBacklog > 0) this.#arm(0)
+    })
+    this.#indexImmediate.unref()
   }
 
   async checks (): Promise<StorageChecks> {
@@ -245,6 +262,7 @@ export class SqliteStore implements MessageStore {
     if (this.#closed) return
     this.#closed = true
     if (this.#indexTimer !== null) clearTimeout(this.#indexTimer)
+    if (this.#indexImmediate !== null) clearImmediate(this.#indexImmediate)
     this.#writes.flush()
     this.#db.close()
   }
