@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Container smoke test: builds the image from the project's Dockerfile, runs it with compose.yaml,
 # and checks what a user relies on: healthy, a signed webhook is stored, the process is not root,
-# the message survives `down` + `up` on the named volume, `down -v` cleans up.
+# SIGTERM shuts it down cleanly (exit 0), the message survives `down` + `up` on the named volume,
+# `down -v` cleans up.
 #
 # It brings its own Docker engine (a dockerd on a unix socket in a temp dir, with its own data-root and
 # exec-root) and, because there is no image registry here, builds a local stand-in tagged node:20-slim
@@ -267,6 +268,11 @@ docker logs "$API_ID" 2>/dev/null | node -e "
   const bad = lines.filter((line) => { try { JSON.parse(line); return false } catch { return true } })
   if (lines.length === 0 || bad.length > 0) { console.error('not JSON:', bad.slice(0, 5)); process.exit(1) }
 "
+
+say 'docker-compose stop: SIGTERM reaches node as PID 1, which shuts down cleanly'
+compose stop --timeout 20
+[ "$(docker inspect --format '{{.State.ExitCode}}' "$API_ID")" = 0 ] || fail "the service exited with $(docker inspect --format '{{.State.ExitCode}}' "$API_ID") after SIGTERM"
+docker logs "$API_ID" 2>/dev/null | grep -q '"msg":"shutdown complete"' || fail 'no "shutdown complete" log line after SIGTERM'
 
 say 'docker-compose down (keeping the volume), then up again'
 compose down --timeout 20
