@@ -5,12 +5,14 @@ import { Live, NotReady, ReadinessChecks, Ready } from '../schemas/health.ts'
 import { Message, MessagesPage } from '../schemas/messages.ts'
 import { SenderCount, Stats } from '../schemas/stats.ts'
 import { WebhookAck } from '../schemas/webhook.ts'
+import { clientErrorHandler } from './client-error.ts'
 import type { Config } from './config.ts'
 import { requestIdFrom } from './lib/request-id.ts'
 import { loggerOptions } from './logger.ts'
 import accessLog from './plugins/app/access-log.ts'
 import appMetrics from './plugins/app/app-metrics.ts'
 import errorHandler from './plugins/app/error-handler.ts'
+import lifecycle from './plugins/app/lifecycle.ts'
 import rateLimit from './plugins/app/rate-limit.ts'
 import readAuth from './plugins/app/read-auth.ts'
 import store from './plugins/app/store.ts'
@@ -45,7 +47,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     requestTimeout: 30_000, // a stalled client cannot hold a socket forever
     connectionTimeout: 60_000,
     // Slow-header clients are cut after 10 s, and the timeouts are enforced every 2 s, not Node's 30 s.
-    http: { headersTimeout: 10_000, connectionsCheckingInterval: 2_000 }
+    http: { headersTimeout: 10_000, connectionsCheckingInterval: 2_000 },
+    clientErrorHandler // malformed requests get {"detail":…} and a log line too
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   for (const schema of SCHEMAS) app.addSchema(schema)
@@ -58,6 +61,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(errorHandler)
   await app.register(accessLog)
   await app.register(appMetrics)
+  await app.register(lifecycle)
   await app.register(store, { database: config.database })
   await app.register(underPressure, { maxEventLoopDelayMs: config.maxEventLoopDelayMs })
   if (config.unsafeAckBeforeCommit) await app.register(unsafeAck) // test-only, see plugins/app/unsafe-ack.ts
