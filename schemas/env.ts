@@ -32,6 +32,12 @@ export const Env = Type.Object({
     pattern: '^[1-9]\\d{0,6}$',
     description: 'a positive integer number of milliseconds to finish in-flight work after SIGTERM'
   }),
+  SHUTDOWN_DRAIN_MS: Type.String({
+    default: '0',
+    pattern: '^\\d{1,6}$',
+    description: 'a whole number of milliseconds, part of the grace period, during which /health/ready answers 503 ' +
+      'while requests are still served, so load balancers stop routing here before the listener closes'
+  }),
   PRESSURE_MAX_EVENT_LOOP_DELAY_MS: Type.String({
     default: '1000',
     pattern: '^[1-9]\\d{0,5}$',

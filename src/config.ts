@@ -10,6 +10,8 @@ export interface Config {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
   readonly bodyLimit: number
   readonly shutdownGraceMs: number
+  /** After SIGTERM, how long readiness answers 503 while traffic is still served; part of the grace period. */
+  readonly shutdownDrainMs: number
   /** Load shedding: mean event-loop delay (ms) above which requests get 503. */
   readonly maxEventLoopDelayMs: number
   /** The bearer token GET /messages and /stats require; null leaves them open. */
@@ -78,6 +80,10 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   if (database === null) {
     throw new ConfigError('DATABASE_URL', `has an unsupported value ${JSON.stringify(valid.DATABASE_URL)}`, accepted('DATABASE_URL'))
   }
+  if (Number(valid.SHUTDOWN_DRAIN_MS) >= Number(valid.SHUTDOWN_GRACE_MS)) {
+    throw new ConfigError('SHUTDOWN_DRAIN_MS', `has the value ${valid.SHUTDOWN_DRAIN_MS}, not below SHUTDOWN_GRACE_MS (${valid.SHUTDOWN_GRACE_MS})`,
+      'a drain shorter than the grace period it is part of')
+  }
   const port = Number(valid.PORT)
   if (port > 65535) throw new ConfigError('PORT', problemWith('PORT', valid.PORT), accepted('PORT'))
 
@@ -89,6 +95,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: valid.LOG_LEVEL.toLowerCase() as Config['logLevel'],
     bodyLimit: Number(valid.BODY_LIMIT),
     shutdownGraceMs: Number(valid.SHUTDOWN_GRACE_MS),
+    shutdownDrainMs: Number(valid.SHUTDOWN_DRAIN_MS),
     maxEventLoopDelayMs: Number(valid.PRESSURE_MAX_EVENT_LOOP_DELAY_MS),
     readApiToken: valid.READ_API_TOKEN ?? null,
     rateLimits: Object.freeze({ webhook: rateLimit(valid.RATE_LIMIT_WEBHOOK), read: rateLimit(valid.RATE_LIMIT_READ) }),

@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises'
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
@@ -32,9 +33,9 @@ try {
   failStart({ err: error }, `could not start: ${error instanceof Error ? error.message : String(error)}`)
 }
 
-// SIGTERM/SIGINT: readiness turns 503 (routes/health.ts, preClose), the server stops accepting
-// connections, in-flight requests finish, pending writes commit and the database closes (the store's
-// onClose), then exit 0. A second signal, or SHUTDOWN_GRACE_MS running out, exits 1 at once. An
+// SIGTERM/SIGINT: readiness turns 503 at once (routes/health.ts) and, for SHUTDOWN_DRAIN_MS, requests
+// are still served while load balancers notice; then the server stops accepting connections, in-flight
+// requests finish, pending writes commit and the database closes (the store's onClose), then exit 0. A second signal, or SHUTDOWN_GRACE_MS running out, exits 1 at once. An
 // uncaught error takes the same path and exits 1.
 // https://github.com/mcollina/close-with-grace
 const shutdown = closeWithGrace({
@@ -45,7 +46,9 @@ const shutdown = closeWithGrace({
   onTimeout: (delay) => { app.log.fatal({ grace_ms: delay }, 'shutdown did not finish within the grace period, exiting now') }
 }, async ({ signal, err }) => {
   if (err !== undefined) app.log.fatal({ err }, 'uncaught error, shutting down')
-  else app.log.info({ signal: signal ?? null, grace_ms: config.shutdownGraceMs }, 'shutting down')
+  else app.log.info({ signal: signal ?? null, grace_ms: config.shutdownGraceMs, drain_ms: config.shutdownDrainMs }, 'shutting down')
+  app.lifecycle.shuttingDown = true
+  if (err === undefined && config.shutdownDrainMs > 0) await setTimeout(config.shutdownDrainMs)
   await app.close()
   app.log.info('shutdown complete')
 })

@@ -8,6 +8,8 @@ test('defaults', () => {
   assert.equal(config.host, '0.0.0.0')
   assert.equal(config.logLevel, 'info')
   assert.equal(config.bodyLimit, 1048576)
+  assert.equal(config.shutdownGraceMs, 10000)
+  assert.equal(config.shutdownDrainMs, 0)
   assert.deepEqual(config.database, { engine: 'sqlite', filename: './data/app.db' })
   assert.equal(Object.isFrozen(config), true)
 })
@@ -29,7 +31,10 @@ test('each invalid variable is refused with its name, its problem and the accept
     [{ WEBHOOK_SECRET: 's', PORT: '70000' }, 'PORT'],
     [{ WEBHOOK_SECRET: 's', LOG_LEVEL: 'verbose' }, 'LOG_LEVEL'],
     [{ WEBHOOK_SECRET: 's', BODY_LIMIT: '0' }, 'BODY_LIMIT'],
-    [{ WEBHOOK_SECRET: 's', BODY_LIMIT: '1kb' }, 'BODY_LIMIT']
+    [{ WEBHOOK_SECRET: 's', BODY_LIMIT: '1kb' }, 'BODY_LIMIT'],
+    [{ WEBHOOK_SECRET: 's', SHUTDOWN_DRAIN_MS: '-1' }, 'SHUTDOWN_DRAIN_MS'],
+    [{ WEBHOOK_SECRET: 's', SHUTDOWN_DRAIN_MS: '10000' }, 'SHUTDOWN_DRAIN_MS'],
+    [{ WEBHOOK_SECRET: 's', SHUTDOWN_GRACE_MS: '500', SHUTDOWN_DRAIN_MS: '600' }, 'SHUTDOWN_DRAIN_MS']
   ]
   for (const [env, variable] of cases) {
     assert.throws(() => loadConfig(env), (error: unknown) => {

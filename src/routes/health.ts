@@ -4,12 +4,6 @@ import { Type } from '../../schemas/typebox.ts'
 
 /** Liveness for restarts, readiness for traffic: orchestrators probe these. */
 const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  // Set before the server stops accepting connections, so load balancers drain us first.
-  let shuttingDown = false
-  fastify.addHook('preClose', async () => {
-    shuttingDown = true
-  })
-
   fastify.get('/health/live', {
     schema: {
       summary: 'Liveness',
@@ -28,7 +22,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: Type.Ref(Ready), 503: Type.Ref(NotReady) }
     }
   }, async (_request, reply) => {
-    const checks: ReadinessChecks = { ...await fastify.store.checks(), shutdown: shuttingDown ? 'shutting down' : 'ok' }
+    const checks: ReadinessChecks = { ...await fastify.store.checks(), shutdown: fastify.lifecycle.shuttingDown ? 'shutting down' : 'ok' }
     if (Object.values(checks).every((check) => check === 'ok')) return { status: 'ready' as const }
     return reply.code(503).send({ status: 'not_ready' as const, checks })
   })

@@ -104,6 +104,32 @@ test('SIGTERM under concurrent signed load: every 200 is committed in the file, 
   assert.ok(lines.some((line) => line.msg === 'shutdown complete'))
 })
 
+test('SHUTDOWN_DRAIN_MS: after SIGTERM readiness answers 503 while webhooks are still stored, then exit 0', { timeout: 60_000 }, async (t) => {
+  const file = join(tempDir(t), 'app.db')
+  const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: `sqlite:///${file}`, SHUTDOWN_DRAIN_MS: '3000' })
+  t.after(() => server.kill())
+  assert.equal((await fetch(`${server.url}/health/ready`)).status, 200)
+
+  server.child.kill('SIGTERM')
+  await waitFor(server, 'the shutdown log line', logged(server, /"msg":"shutting down"/))
+  const ready = await fetch(`${server.url}/health/ready`)
+  assert.equal(ready.status, 503)
+  assert.equal(((await ready.json()) as { checks: Record<string, string> }).checks.shutdown, 'shutting down')
+  const body = JSON.stringify(message({ message_id: 'during-drain' }))
+  const delivered = await fetch(`${server.url}/webhook`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-signature': sign(SECRET, body) },
+    body
+  })
+  assert.equal(delivered.status, 200, 'traffic is still served while draining')
+
+  assert.equal(await server.exited, 0)
+  const db = new Database(file, { readonly: true, fileMustExist: true })
+  assert.equal(db.prepare('SELECT count(*) FROM messages WHERE message_id = ?').pluck().get('during-drain'), 1)
+  db.close()
+  assert.equal(jsonLines(server).find((line) => line.msg === 'shutting down')?.drain_ms, 3000)
+})
+
 test('SIGINT shuts down cleanly too', { timeout: 60_000 }, async (t) => {
   const file = join(tempDir(t), 'app.db')
   const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: `sqlite:///${file}` })
