@@ -19,15 +19,7 @@ const WORDS = ('the your order to is and has been for you a of on with please co
   'address changed verify login new device password reset offer valid until store open closed weekend').split(' ')
 const FOREIGN = ['Grüße', 'Straße', 'café', 'ÉCOLE', 'naïve', 'ΣΟΦΊΑ', 'привет', 'Ünïcödé', 'año', '東京', '🎉', 'İstanbul']
 
-/** mulberry32: small, fast, good enough for synthetic data, and replayable from a seed. */
-export function random (seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6D2B79F5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { random } from '../scripts/random.ts'
 
 export const SENDERS = 1000
 export const sender = (i: number) => `+9198${String(i).padStart(8, '0')}`

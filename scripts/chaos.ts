@@ -26,6 +26,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
 import { UNSAFE_ACK_CONFIRMATION } from '../schemas/env.ts'
+import { random as seeded } from './random.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const SECRET = 'chaos-secret'
@@ -79,18 +80,6 @@ interface Row {
   to: string
   ts: string
   text: string | null
-}
-
-/** A small fast PRNG, so a seed replays the same choices (not the same timings). */
-function mulberry32 (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 async function freePort (): Promise<number> {
@@ -153,7 +142,8 @@ async function kill (server: Running): Promise<void> {
 }
 
 export async function runChaos (options: ChaosOptions): Promise<ChaosReport> {
-  const random = mulberry32(options.seed)
+  // A seed replays the same choices (not the same timings).
+  const random = seeded(options.seed)
   const log = options.log ?? (() => {})
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'hookvault-chaos-'))
   const file = join(dir, 'chaos.db')

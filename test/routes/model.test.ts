@@ -3,16 +3,7 @@ import { test } from 'node:test'
 import { foldCase } from '../../src/lib/fold-case.ts'
 import { instantKey } from '../../src/lib/timestamp.ts'
 import { build, deliver, message } from '../helper.ts'
-
-/** Deterministic PRNG (mulberry32), so a failure can be replayed. */
-function random (seed: number) {
-  return () => {
-    seed = (seed + 0x6D2B79F5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { random } from '../../scripts/random.ts'
 
 interface Row { message_id: string, from: string, to: string, ts: string, text: string | null }
 

@@ -6,16 +6,8 @@ import { foldCase } from '../../src/lib/fold-case.ts'
 import { instantKey } from '../../src/lib/timestamp.ts'
 import type { MessageFilter } from '../../src/store/port.ts'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
+import { random } from '../../scripts/random.ts'
 
-/** Deterministic PRNG (mulberry32), so a failure can be replayed from its seed. */
-function random (seed: number) {
-  return () => {
-    seed = (seed + 0x6D2B79F5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 type Rnd = () => number
 const pick = <T>(rnd: Rnd, items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!
 const int = (rnd: Rnd, n: number) => Math.floor(rnd() * n)
