@@ -13,7 +13,7 @@
  * Prints one table and writes bench-results/bench-<time>.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, copyFileSync, existsSync, openSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -60,15 +60,11 @@ interface Server { child: ChildProcess, url: string, pid: number }
 
 async function startServer (command: string[], env: Record<string, string>, logFile: string | null, readyPath: string): Promise<Server & { readyMs: number }> {
   const started = performance.now()
-  const child = spawn(command[0]!, command.slice(1), { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  if (logFile !== null) {
-    const file = createWriteStream(logFile, { flags: 'a' })
-    child.stdout!.pipe(file)
-    child.stderr!.pipe(file)
-  } else {
-    child.stdout!.resume()
-    child.stderr!.resume()
-  }
+  // The log file is the child's own stdout, as with `> service.log`: no pipe through this process,
+  // whose copying would cost CPU on the cores being measured.
+  const output = logFile === null ? 'ignore' : openSync(logFile, 'a')
+  const child = spawn(command[0]!, command.slice(1), { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', output, output] })
+  if (typeof output === 'number') closeSync(output)
   const url = `http://127.0.0.1:${env.PORT}`
   for (let i = 0; i < 3000; i++) {
     try {
