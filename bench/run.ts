@@ -122,19 +122,29 @@ async function createdCount (url: string): Promise<number> {
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!
 
-interface Timing { p50: number, p99: number, first: number, runs: number, total?: number, shed?: number }
+interface Timing {
+  p50: number
+  p99: number
+  first: number
+  runs: number
+  total?: number
+  shed?: number
+  /** The same requests as the service measured them: latency_ms of their access-log lines. */
+  server?: { p50: number, p99: number }
+}
 
 /**
  * Client-side latency of one GET, repeated; `first` is the very first (cold) request. A 503 from load
  * shedding (after a run of slow queries) is counted, waited out and not timed.
  */
-async function time (url: string, runs: number): Promise<Timing> {
+async function time (url: string, runs: number, tag: string): Promise<Timing> {
   const samples: number[] = []
   let total: number | undefined
   let shed = 0
   while (samples.length < runs) {
     const started = performance.now()
-    const response = await fetch(url)
+    // A request id per query, so its access-log lines can be found afterwards.
+    const response = await fetch(url, { headers: { 'x-request-id': `${tag}-${samples.length}-${shed}` } })
     const body = await response.json() as { total?: number }
     const elapsed = performance.now() - started
     if (response.status === 503 && shed < 10) {
@@ -157,7 +167,7 @@ function nextLink (header: string | null): string {
   return m[1]!
 }
 
-async function readLatencies (url: string): Promise<Record<string, Timing>> {
+async function readLatencies (url: string, serviceLog: string): Promise<Record<string, Timing>> {
   const deep = ROWS - 50
   const middle = await json(`${url}/messages?limit=1&offset=${Math.floor(ROWS / 2)}`)
   const since = middle.data[0].ts as string
@@ -185,9 +195,23 @@ async function readLatencies (url: string): Promise<Record<string, Timing>> {
     ['/stats', '/stats', RUNS]
   ]
   const results: Record<string, Timing> = {}
-  for (const [name, path, runs] of queries) {
-    results[name] = await time(url + path, runs)
+  for (const [index, [name, path, runs]] of queries.entries()) {
+    results[name] = await time(url + path, runs, `bench-read-${index}`)
     log(`${name}: p50 ${results[name]!.p50.toFixed(2)} ms, p99 ${results[name]!.p99.toFixed(2)} ms, first ${results[name]!.first.toFixed(2)} ms`)
+  }
+  // Server-side: the service logs each request's latency_ms (asynchronously: give the lines a moment).
+  await sleep(500)
+  const serverTimes = new Map<string, number[]>()
+  for (const line of readFileSync(serviceLog, 'utf8').split('\n')) {
+    const id = /"request_id":"(bench-read-\d+)-/.exec(line)?.[1]
+    if (id === undefined || !line.includes('"status":200')) continue
+    const times = serverTimes.get(id) ?? []
+    times.push((JSON.parse(line) as { latency_ms: number }).latency_ms)
+    serverTimes.set(id, times)
+  }
+  for (const [index, [name]] of queries.entries()) {
+    const times = serverTimes.get(`bench-read-${index}`)?.sort((a, b) => a - b)
+    if (times !== undefined) results[name]!.server = { p50: percentile(times, 0.5), p99: percentile(times, 0.99) }
   }
   return results
 }
@@ -251,7 +275,7 @@ async function main (): Promise<void> {
   const baseline = await startServer(pinned(SERVER_CORE, [process.execPath, '--import', 'tsx', 'bench/baseline.ts']), { PORT: '18001' }, null, '/webhook')
 
   log('read latencies')
-  const reads = values['skip-reads'] ? {} : await readLatencies(service.url)
+  const reads = values['skip-reads'] ? {} : await readLatencies(service.url, serviceLog)
   const rssAfterReads = rssMb(service.pid)
 
   log('warm-up')
@@ -365,12 +389,12 @@ function table (report: { rounds: Round[], reads: Record<string, Timing>, peakRs
     lines.push(`${tool}: median ratio ${median(rounds.map((r) => r.ratio)).toFixed(3)}; by CPU per request ${cpuRatio.toFixed(3)}, ` +
       `including the deferred indexing ${sustained.toFixed(3)}`)
   }
-  lines.push('', `reads at ${ROWS} rows (client-side, keep-alive, ms):`, '')
-  row('query', 'p50', 'p99', 'first', 'runs', 'total')
-  row('---', '---:', '---:', '---:', '---:', '---:')
+  lines.push('', `reads at ${ROWS} rows, ms: client-side (fetch over keep-alive, load generator idle) and server-side (latency_ms of the same requests' log lines):`, '')
+  row('query', 'client p50', 'client p99', 'server p50', 'server p99', 'first (client)', 'runs', 'total')
+  row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:')
   for (const [name, t] of Object.entries(report.reads)) {
-    row(name, t.p50.toFixed(2), t.p99.toFixed(2), t.first.toFixed(2), String(t.runs) + (t.shed === undefined ? '' : ` (${t.shed} shed)`),
-      t.total === undefined ? '' : String(t.total))
+    row(name, t.p50.toFixed(2), t.p99.toFixed(2), t.server?.p50.toFixed(2) ?? '', t.server?.p99.toFixed(2) ?? '', t.first.toFixed(2),
+      String(t.runs) + (t.shed === undefined ? '' : ` (${t.shed} shed)`), t.total === undefined ? '' : String(t.total))
   }
   lines.push('', `RSS: ${report.rssAfterReads.toFixed(0)} MB after the reads, peak ${report.peakRss.toFixed(0)} MB (VmHWM) under load; ` +
     `max sampled during rounds ${Math.max(...report.rounds.map((r) => r.peakRssMb)).toFixed(0)} MB`)
