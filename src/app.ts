@@ -8,7 +8,7 @@ import { WebhookAck } from '../schemas/webhook.ts'
 import { clientErrorHandler } from './client-error.ts'
 import type { Config } from './config.ts'
 import { requestIdFrom } from './lib/request-id.ts'
-import { loggerOptions, stdoutDestination } from './logger.ts'
+import { loggerOptions } from './logger.ts'
 import accessLog from './plugins/app/access-log.ts'
 import appMetrics from './plugins/app/app-metrics.ts'
 import errorHandler from './plugins/app/error-handler.ts'
@@ -38,7 +38,7 @@ export interface BuildOptions {
 /** The only way to make a hookvault app: the server and every test call this. */
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { ...loggerOptions(config.logLevel), stream: options.logStream ?? stdoutDestination() },
+    logger: { ...loggerOptions(config.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) },
     // plugins/app/access-log.ts writes exactly one line per request, so Fastify's own are off.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId: (request) => requestIdFrom(request.headers['x-request-id']),
