@@ -35,8 +35,9 @@ try {
 
 // SIGTERM/SIGINT: readiness turns 503 at once (routes/health.ts) and, for SHUTDOWN_DRAIN_MS, requests
 // are still served while load balancers notice; then the server stops accepting connections, in-flight
-// requests finish, pending writes commit and the database closes (the store's onClose), then exit 0. A second signal, or SHUTDOWN_GRACE_MS running out, exits 1 at once. An
-// uncaught error takes the same path and exits 1.
+// requests finish, pending writes commit and the database closes (the store's onClose), then exit 0.
+// A second signal, or SHUTDOWN_GRACE_MS running out, exits 1 at once. An uncaught error takes the same
+// path (without the drain) and exits 1.
 // https://github.com/mcollina/close-with-grace
 const shutdown = closeWithGrace({
   delay: config.shutdownGraceMs,
