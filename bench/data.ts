@@ -19,8 +19,6 @@ const WORDS = ('the your order to is and has been for you a of on with please co
   'address changed verify login new device password reset offer valid until store open closed weekend').split(' ')
 const FOREIGN = ['Grüße', 'Straße', 'café', 'ÉCOLE', 'naïve', 'ΣΟΦΊΑ', 'привет', 'Ünïcödé', 'año', '東京', '🎉', 'İstanbul']
 
-export { random } from '../scripts/random.ts'
-
 export const SENDERS = 1000
 export const sender = (i: number) => `+9198${String(i).padStart(8, '0')}`
 

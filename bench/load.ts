@@ -13,7 +13,8 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { sign } from '../src/lib/signature.ts'
-import { delivery, random } from './data.ts'
+import { random } from '../scripts/random.ts'
+import { delivery } from './data.ts'
 
 const { values } = parseArgs({
   options: {

@@ -199,7 +199,8 @@ async function readLatencies (url: string, serviceLog: string): Promise<Record<s
     results[name] = await time(url + path, runs, `bench-read-${index}`)
     log(`${name}: p50 ${results[name]!.p50.toFixed(2)} ms, p99 ${results[name]!.p99.toFixed(2)} ms, first ${results[name]!.first.toFixed(2)} ms`)
   }
-  // Server-side: the service logs each request's latency_ms (asynchronously: give the lines a moment).
+  // Server-side: each request's latency_ms from its access-log line. The line is written in onResponse,
+  // after the reply left, so the last one may land just after the client has its answer: wait a moment.
   await sleep(500)
   const serverTimes = new Map<string, number[]>()
   for (const line of readFileSync(serviceLog, 'utf8').split('\n')) {

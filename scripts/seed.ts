@@ -8,8 +8,9 @@
  * Deterministic: the same --rows and --seed give the same rows. Prints one JSON line when done.
  */
 import { parseArgs } from 'node:util'
-import { random, delivery, SEED_START_MS, SEED_STEP_MS } from '../bench/data.ts'
+import { delivery, SEED_START_MS, SEED_STEP_MS } from '../bench/data.ts'
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts'
+import { random } from './random.ts'
 
 const { values } = parseArgs({
   options: {

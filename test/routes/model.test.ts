@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { foldCase } from '../../src/lib/fold-case.ts'
 import { instantKey } from '../../src/lib/timestamp.ts'
-import { build, deliver, message } from '../helper.ts'
 import { random } from '../../scripts/random.ts'
+import { build, deliver, message } from '../helper.ts'
 
 interface Row { message_id: string, from: string, to: string, ts: string, text: string | null }
 
