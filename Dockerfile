@@ -7,10 +7,12 @@ WORKDIR /app
 # downloads a prebuilt binary for this platform, or compiles one where that is not possible.
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY scripts/build.ts ./scripts/build.ts
 COPY schemas ./schemas
 COPY src ./src
-# Compile to dist/, then drop dev dependencies; the compiled better-sqlite3 addon stays in node_modules.
+# Bundle to dist/server.js (scripts/build.ts), then drop dev dependencies; the compiled better-sqlite3
+# addon and the other packages the bundle leaves outside stay in node_modules.
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-slim
@@ -34,4 +36,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8000) + '/health/ready', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Exec form: node is PID 1 and receives SIGTERM itself, so graceful shutdown runs (src/server.ts).
-CMD ["node", "dist/src/server.js"]
+CMD ["node", "dist/server.js"]

@@ -262,15 +262,15 @@ async function main (): Promise<void> {
   // The production build (npm start runs dist/); tsx only when the build fails.
   let built = true
   try {
-    await run([process.execPath, 'node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'])
+    await run([process.execPath, '--import', 'tsx', 'scripts/build.ts'])
   } catch {
     built = false
     log('build failed: running the service through tsx')
   }
   const serviceCommand = pinned(SERVER_CORE, built
-    ? [process.execPath, 'dist/src/server.js']
+    ? [process.execPath, 'dist/server.js']
     : [process.execPath, '--import', 'tsx', 'src/server.ts'])
-  runner = built ? 'node dist/src/server.js' : 'tsx src/server.ts'
+  runner = built ? 'node dist/server.js' : 'tsx src/server.ts'
   let service = await startServer(serviceCommand, serviceEnv, serviceLog, '/health/ready')
   log(`service ready in ${service.readyMs.toFixed(0)} ms on ${ROWS} rows`)
   const baseline = await startServer(pinned(SERVER_CORE, [process.execPath, '--import', 'tsx', 'bench/baseline.ts']), { PORT: '18001' }, null, '/webhook')

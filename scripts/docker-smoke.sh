@@ -255,7 +255,7 @@ uids=$(compose exec -T api node -e "
 say "exec uid, PID 1 uid and command: $uids"
 case "$uids" in
   '0 '* | *' 0 '*) fail "something runs as root: $uids" ;;
-  *' node dist/src/server.js') ;;
+  *' node dist/server.js') ;;
   *) fail "PID 1 is not the built server: $uids" ;;
 esac
 [ "$(docker inspect --format '{{.Config.User}}' "$API_ID")" = node ] || fail 'the image does not set USER node'

@@ -29,15 +29,22 @@ export interface ServerProcess {
   kill (signal?: NodeJS.Signals): Promise<number | string>
 }
 
+export interface StartOptions {
+  /** false: resolve at once, without waiting for /health/live. */
+  waitReady?: boolean
+  /** Node's arguments; the source through tsx unless given (the production bundle's test passes its file). */
+  args?: string[]
+}
+
 /**
  * The real server (src/server.ts through tsx) as a child process on a free loopback port.
  * Resolves once /health/live answers, so callers can send traffic at once.
  */
-export async function startServer (env: Record<string, string>, options: { waitReady?: boolean } = {}): Promise<ServerProcess> {
+export async function startServer (env: Record<string, string>, options: StartOptions = {}): Promise<ServerProcess> {
   const port = Number(env.PORT ?? await freePort())
   // node itself with tsx as a loader, not the tsx CLI: that one runs the server as a grandchild, which
   // a SIGKILL of the child would leave running.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, options.args ?? ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env, PORT: String(port) },
     stdio: ['pipe', 'pipe', 'pipe']

@@ -129,7 +129,7 @@ test('the Dockerfile builds in one stage and runs the built server as non-root i
   assert.doesNotMatch(healthcheck, /curl|wget/)
 
   const cmd = only('CMD')
-  assert.deepEqual(JSON.parse(cmd.args), ['node', 'dist/src/server.js'], 'exec form, so node is PID 1 and gets SIGTERM')
+  assert.deepEqual(JSON.parse(cmd.args), ['node', 'dist/server.js'], 'exec form, so node is PID 1 and gets SIGTERM')
 })
 
 test('.dockerignore keeps local state, secrets and dependencies out of the build context', () => {
@@ -137,9 +137,10 @@ test('.dockerignore keeps local state, secrets and dependencies out of the build
   for (const entry of ['.git', '.env', 'node_modules', 'dist', 'data', 'test-artifacts']) {
     assert.ok(ignored.includes(entry), `${entry} is ignored`)
   }
-  for (const needed of ['src', 'schemas', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) {
+  for (const needed of ['src', 'schemas', 'package.json', 'package-lock.json', 'tsconfig.json']) {
     assert.ok(!ignored.includes(needed), `${needed} is needed by the build`)
   }
+  assert.ok(ignored.includes('!scripts/build.ts'), 'scripts/ is ignored except the build script')
 })
 
 test('the Makefile targets run the contract\'s commands, and `make test` the README\'s test command', () => {
