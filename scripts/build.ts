@@ -1,5 +1,6 @@
 /**
- * `npm run build`: the production build, one ES module at dist/server.js (plus its source map).
+ * `npm run build`: the production build, one ES module at dist/server.js (plus its source map), and
+ * dist/scan-worker.js, the entry of the thread src/store/sqlite/scanner.ts starts.
  *
  * Why a bundle and not tsc's file-per-module output: Node 20 spends most of a cold start resolving,
  * reading and linking a few thousand small module files (TypeBox's ESM build alone is hundreds).
@@ -10,18 +11,20 @@
  * - better-sqlite3: a native addon, found through its own package directory.
  * - @fastify/swagger-ui: serves its static files from its package directory.
  *
- *   node --import tsx scripts/build.ts [--outfile dist/server.js]
+ *   node --import tsx scripts/build.ts [--outdir dist]
  */
 import { parseArgs } from 'node:util'
 import { build } from 'esbuild'
 
 export const EXTERNAL = ['better-sqlite3', '@fastify/swagger-ui']
 
-/** Bundles src/server.ts into `outfile`; the file must sit inside the repository so its externals resolve. */
-export async function buildServer (outfile: string): Promise<void> {
+const source = (path: string) => new URL(`../${path}`, import.meta.url).pathname
+
+/** Bundles the server into `outdir`; it must sit inside the repository so the externals resolve. */
+export async function buildServer (outdir: string): Promise<void> {
   await build({
-    entryPoints: [new URL('../src/server.ts', import.meta.url).pathname],
-    outfile,
+    entryPoints: { server: source('src/server.ts'), 'scan-worker': source('src/store/sqlite/scan-worker.ts') },
+    outdir,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -35,6 +38,6 @@ export async function buildServer (outfile: string): Promise<void> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { outfile: { type: 'string', default: 'dist/server.js' } } })
-  await buildServer(values.outfile)
+  const { values } = parseArgs({ options: { outdir: { type: 'string', default: 'dist' } } })
+  await buildServer(values.outdir)
 }

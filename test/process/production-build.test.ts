@@ -10,7 +10,8 @@ import { startServer } from '../helpers/server-process.ts'
 
 // Every other process test runs the source through tsx; this one runs what `npm start` and the image run:
 // the esbuild bundle of scripts/build.ts. A bundle can break what the source does not: CommonJS interop
-// (fastify-metrics' default export), packages that read files next to their own code, require() in ESM.
+// (fastify-metrics' default export), packages that read files next to their own code, require() in ESM,
+// and the scan thread's entry file.
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -18,7 +19,7 @@ test('the production bundle starts, serves every route family and shuts down cle
   // Inside the repository, so the packages left outside the bundle resolve from its node_modules.
   const dir = mkdtempSync(join(ROOT, '.build-test-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
-  await buildServer(join(dir, 'server.js'))
+  await buildServer(dir)
 
   const database = join(tempDir(t), 'app.db')
   const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: `sqlite:///${database}` }, { args: [join(dir, 'server.js')] })
@@ -41,6 +42,10 @@ test('the production bundle starts, serves every route family and shuts down cle
   const page = await (await get('/messages')).json() as { data: Array<{ message_id: string }>, total: number }
   assert.deepEqual(page.data.map((m) => m.message_id), ['bundle-1'])
   assert.equal((await (await get('/stats')).json() as { total_messages: number }).total_messages, 1)
+  // A search the trigram index cannot answer runs on the scan thread: dist/scan-worker.js.
+  const scanned = await get(`/messages?q=${encodeURIComponent('\ufffd')}`)
+  assert.equal(scanned.status, 200)
+  assert.deepEqual(await scanned.json(), { data: [], total: 0, limit: 50, offset: 0 })
 
   const metrics = await get('/metrics')
   assert.equal(metrics.status, 200)

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import type { Message } from '../../schemas/messages.ts'
 import { decodeCursor, encodeCursor } from '../../src/lib/cursor.ts'
@@ -7,6 +8,7 @@ import { instantKey } from '../../src/lib/timestamp.ts'
 import type { MessageFilter } from '../../src/store/port.ts'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import { random } from '../../scripts/random.ts'
+import { tempDir } from '../helper.ts'
 
 type Rnd = () => number
 const pick = <T>(rnd: Rnd, items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!
@@ -72,8 +74,15 @@ function naiveStats (rows: Message[]) {
   }
 }
 
-function openStore (t: TestContext): SqliteStore {
-  const store = new SqliteStore({ filename: ':memory:', indexing: { auto: false } })
+/**
+ * In memory, every plan runs on the store's one connection; on a file, scans (a search the index cannot
+ * answer, a common one with `since`) run on the scan thread's own connection (scanner.ts).
+ */
+type Where = 'memory' | 'file'
+
+function openStore (t: TestContext, where: Where = 'memory'): SqliteStore {
+  const filename = where === 'memory' ? ':memory:' : join(tempDir(t), 'app.db')
+  const store = new SqliteStore({ filename, indexing: { auto: false } })
   t.after(() => store.close())
   return store
 }
@@ -124,23 +133,25 @@ async function checkQueries (rnd: Rnd, store: SqliteStore, rows: Message[], send
   }
 }
 
-test('list: every plan equals the plain definition, with rows indexed, in the tail, and both', async (t) => {
-  const rnd = random(6001)
-  const store = openStore(t)
-  const senders = Array.from({ length: 9 }, (_, i) => `+91${i}${i}`)
-  const stored = new Map<string, Message>()
+for (const where of ['memory', 'file'] as const) {
+  test(`list: every plan equals the plain definition, with rows indexed, in the tail, and both (${where})`, async (t) => {
+    const rnd = random(6001)
+    const store = openStore(t, where)
+    const senders = Array.from({ length: 9 }, (_, i) => `+91${i}${i}`)
+    const stored = new Map<string, Message>()
 
-  await deliverRandom(rnd, store, stored, 250, senders)
-  await checkQueries(rnd, store, [...stored.values()], senders, 60) // nothing indexed yet: all tail
-  store.catchUp(120)
-  await checkQueries(rnd, store, [...stored.values()], senders, 60) // half indexed
-  store.catchUp()
-  await deliverRandom(rnd, store, stored, 150, senders)
-  await checkQueries(rnd, store, [...stored.values()], senders, 60) // indexed, plus a new tail
-  store.catchUp()
-  assert.equal(store.indexingBacklog, 0)
-  await checkQueries(rnd, store, [...stored.values()], senders, 60) // all indexed
-})
+    await deliverRandom(rnd, store, stored, 250, senders)
+    await checkQueries(rnd, store, [...stored.values()], senders, 60) // nothing indexed yet: all tail
+    store.catchUp(120)
+    await checkQueries(rnd, store, [...stored.values()], senders, 60) // half indexed
+    store.catchUp()
+    await deliverRandom(rnd, store, stored, 150, senders)
+    await checkQueries(rnd, store, [...stored.values()], senders, 60) // indexed, plus a new tail
+    store.catchUp()
+    assert.equal(store.indexingBacklog, 0)
+    await checkQueries(rnd, store, [...stored.values()], senders, 60) // all indexed
+  })
+}
 
 test('search: 1- and 2-character, non-ASCII, quote, %, _ and sentinel queries equal a naive substring scan', async (t) => {
   const rnd = random(6002)
@@ -170,48 +181,50 @@ test('search: 1- and 2-character, non-ASCII, quote, %, _ and sentinel queries eq
   assert.equal((await store.list({ limit: 5, offset: 0, q: 'hello' })).total, matching.length)
 })
 
-test('a large data set where search takes the index, the scan and the vocabulary paths', async (t) => {
-  const rnd = random(6003)
-  const store = openStore(t)
-  const stored = new Map<string, Message>()
-  const common = ['the', 'order', 'shipped', 'paid']
-  const saves: Array<Promise<unknown>> = []
-  for (let i = 0; i < 4000; i++) {
-    const words = Array.from({ length: 2 + int(rnd, 5) }, () => pick(rnd, common))
-    if (i % 500 === 7) words.push('Zqx-ÉTÉ') // rare: 8 rows
-    if (i % 1000 === 3) words.push('ж') // rare single character
-    const message: Message = { message_id: `id${i}`, from: `+${int(rnd, 30)}`, to: '+1', ts: randomTs(rnd), text: words.join(' ') }
-    stored.set(message.message_id, message)
-    saves.push(store.save(message))
-  }
-  await Promise.all(saves)
-  store.catchUp(3500)
-  const rows = [...stored.values()]
-  // Deep offsets without filters seek through the time buckets; tail rows (the last 500) are counted in.
-  for (const offset of [999, 1000, 1001, 1777, 2500, 3333, 3999, 4000, 4100]) {
-    for (const limit of [1, 50]) {
-      const { matching, page } = naive(rows, { limit, offset })
-      const got = await store.list({ limit, offset })
-      assert.deepEqual(got.data, page, `offset ${offset}`)
-      assert.equal(got.total, matching.length)
-      assert.equal(got.next != null, offset + limit < matching.length)
+for (const where of ['memory', 'file'] as const) {
+  test(`a large data set where search takes the index, the scan and the vocabulary paths (${where})`, async (t) => {
+    const rnd = random(6003)
+    const store = openStore(t, where)
+    const stored = new Map<string, Message>()
+    const common = ['the', 'order', 'shipped', 'paid']
+    const saves: Array<Promise<unknown>> = []
+    for (let i = 0; i < 4000; i++) {
+      const words = Array.from({ length: 2 + int(rnd, 5) }, () => pick(rnd, common))
+      if (i % 500 === 7) words.push('Zqx-ÉTÉ') // rare: 8 rows
+      if (i % 1000 === 3) words.push('ж') // rare single character
+      const message: Message = { message_id: `id${i}`, from: `+${int(rnd, 30)}`, to: '+1', ts: randomTs(rnd), text: words.join(' ') }
+      stored.set(message.message_id, message)
+      saves.push(store.save(message))
     }
-  }
-  for (const q of ['the', 'ORDER', 'zqx', 'zqx-été', 'ж', 'Ж', 'zq', 'x-', 'e', 'th', 'paid ord', 'q', 'xyz']) {
-    for (const [limit, offset] of [[50, 0], [3, 6], [100, 1000]] as const) {
-      const filter = { limit, offset, q }
-      const { matching, page } = naive(rows, filter)
-      const got = await store.list(filter)
-      assert.deepEqual(got.data, page, JSON.stringify(filter))
-      assert.equal(got.total, matching.length, JSON.stringify(filter))
-      const since = { ...filter, since: '2025-01-02T10:01:00Z' }
-      const expected = naive(rows, since)
-      const withSince = await store.list(since)
-      assert.deepEqual(withSince.data, expected.page, JSON.stringify(since))
-      assert.equal(withSince.total, expected.matching.length, JSON.stringify(since))
+    await Promise.all(saves)
+    store.catchUp(3500)
+    const rows = [...stored.values()]
+    // Deep offsets without filters seek through the time buckets; tail rows (the last 500) are counted in.
+    for (const offset of [999, 1000, 1001, 1777, 2500, 3333, 3999, 4000, 4100]) {
+      for (const limit of [1, 50]) {
+        const { matching, page } = naive(rows, { limit, offset })
+        const got = await store.list({ limit, offset })
+        assert.deepEqual(got.data, page, `offset ${offset}`)
+        assert.equal(got.total, matching.length)
+        assert.equal(got.next != null, offset + limit < matching.length)
+      }
     }
-  }
-})
+    for (const q of ['the', 'ORDER', 'zqx', 'zqx-été', 'ж', 'Ж', 'zq', 'x-', 'e', 'th', 'paid ord', 'q', 'xyz']) {
+      for (const [limit, offset] of [[50, 0], [3, 6], [100, 1000]] as const) {
+        const filter = { limit, offset, q }
+        const { matching, page } = naive(rows, filter)
+        const got = await store.list(filter)
+        assert.deepEqual(got.data, page, JSON.stringify(filter))
+        assert.equal(got.total, matching.length, JSON.stringify(filter))
+        const since = { ...filter, since: '2025-01-02T10:01:00Z' }
+        const expected = naive(rows, since)
+        const withSince = await store.list(since)
+        assert.deepEqual(withSince.data, expected.page, JSON.stringify(since))
+        assert.equal(withSince.total, expected.matching.length, JSON.stringify(since))
+      }
+    }
+  })
+}
 
 test('stats equal a recomputation, with rows indexed, in the tail, and both', async (t) => {
   const rnd = random(6004)
@@ -231,8 +244,6 @@ test('stats equal a recomputation, with rows indexed, in the tail, and both', as
 })
 
 test('the read models survive a restart, and a backlog left behind is indexed by the next start', async (t) => {
-  const { tempDir } = await import('../helper.ts')
-  const { join } = await import('node:path')
   const filename = join(tempDir(t), 'app.db')
   const rnd = random(6005)
   const stored = new Map<string, Message>()

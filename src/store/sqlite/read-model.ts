@@ -6,6 +6,7 @@ import { foldCase } from '../../lib/fold-case.ts'
 import { instantKey } from '../../lib/timestamp.ts'
 import type { MessageFilter, MessagesListing } from '../port.ts'
 import type { Indexer } from './indexer.ts'
+import type { Scan } from './scanner.ts'
 import { codePoints, isIndexable, phrase, prefixUpperBound } from './search-text.ts'
 
 /** From this offset on, an unfiltered page seeks through the time buckets instead of stepping row by row. */
@@ -32,7 +33,12 @@ interface Plan {
   params: Params
   /** Rows to skip in `page`, when the plan already skipped some of `offset` another way. */
   skip?: number
+  /** Page and total read only `messages` and test rows one by one (a scan): see scanFor(). */
+  scan?: boolean
 }
+
+/** A row of a page query: the message, and its instant key when the query selected it. */
+export type PageRow = Message & { ts_key?: string }
 
 interface SearchCount { through: number, n: number }
 
@@ -51,7 +57,7 @@ const ORDER = 'ORDER BY ts_key, message_id LIMIT @limit OFFSET @offset'
  * Answers list and stats from messages plus the read models, merging the rows the indexer has not
  * reached yet (rowid > watermark, "the tail") straight from messages, so every answer is exact at
  * every moment. All reads run synchronously on the one connection, between commits, so the watermark
- * and the tables they read always agree.
+ * and the tables they read always agree; the exception, scans (scanFor), read `messages` alone.
  */
 export class ReadModel {
   readonly #db: Database.Database
@@ -82,12 +88,29 @@ export class ReadModel {
     const { indexedThrough } = this.#indexer.state
     const plan = this.#plan(filter, indexedThrough)
     const params: Params = { ...plan.params, limit: filter.limit + 1, offset: plan.skip ?? filter.offset }
-    const rows = this.#prepare(plan.page).all(params) as Array<Message & { ts_key?: string }>
+    const rows = this.#prepare(plan.page).all(params) as PageRow[]
+    const total = typeof plan.total === 'number' ? plan.total : this.#count(plan.total, plan.params)
+    return this.listing(filter, rows, total)
+  }
+
+  /**
+   * The scan a filter needs, when its plan is one: a search the trigram index cannot answer, or a common
+   * one combined with `since`, whose exact total tests every row since that instant. Such a plan reads
+   * only `messages` (no watermark, no read model), so another connection can run it (scanner.ts) and
+   * hand the rows and total to listing(). Null when the plan uses the indexes: list() answers it at once.
+   */
+  scanFor (filter: MessageFilter): Scan | null {
+    const plan = this.#plan(filter, this.#indexer.state.indexedThrough)
+    if (plan.scan !== true || typeof plan.total !== 'string') return null
+    return { page: plan.page, total: plan.total, params: { ...plan.params, limit: filter.limit + 1, offset: filter.offset } }
+  }
+
+  /** The listing for `filter` from its page query's rows (one more than the limit, when there are more) and its total. */
+  listing (filter: MessageFilter, rows: PageRow[], total: number): MessagesListing {
     const more = rows.length > filter.limit
     if (more) rows.pop()
     const data: Message[] = rows.map((r) => ({ message_id: r.message_id, from: r.from, to: r.to, ts: r.ts, text: r.text }))
     const last = data[data.length - 1]
-    const total = typeof plan.total === 'number' ? plan.total : this.#count(plan.total, plan.params)
     return {
       data,
       total,
@@ -163,13 +186,13 @@ export class ReadModel {
     }
 
     const scanTotal = `SELECT count(*) FROM messages m ${whereAll(where, textTest)}`
-    if (!isIndexable(q)) return { page: scanPage, total: scanTotal, params }
+    if (!isIndexable(q)) return { page: scanPage, total: scanTotal, params, scan: true }
     const short = codePoints(q) <= 2
     const indexedMatches = short ? this.#gramCount(q) : this.#searchCount(q, w)
     const rows = this.#indexer.state.indexedRows + 1
     const scanRows = (filter.offset + filter.limit + 1) * rows / Math.max(indexedMatches, 1)
     const useIndex = indexedMatches * CANDIDATE_COST < scanRows && (!short || indexedMatches <= SHORT_CANDIDATES_MAX)
-    if (!useIndex && filter.since !== undefined) return { page: scanPage, total: scanTotal, params }
+    if (!useIndex && filter.since !== undefined) return { page: scanPage, total: scanTotal, params, scan: true }
 
     const tailMatches = `SELECT ${ARM_COLUMNS} FROM ${TAIL} WHERE m.rowid > @w${and(where, keyset, textTest)}`
     const tailCount = `SELECT count(*) FROM ${TAIL} WHERE m.rowid > @w` + and(where, textTest)

@@ -9,7 +9,8 @@ import { instantKey } from '../../lib/timestamp.ts'
 import type { MessageFilter, MessagesListing, MessageStore, SaveOutcome, StorageChecks } from '../port.ts'
 import { Indexer } from './indexer.ts'
 import { SCHEMA_VERSION, migrate, schemaVersion } from './migrations.ts'
-import { ReadModel } from './read-model.ts'
+import { ReadModel, type PageRow } from './read-model.ts'
+import { Scanner } from './scanner.ts'
 import type { StoreGuard } from './file-guard.ts'
 import { asUnavailable } from './unavailable.ts'
 
@@ -68,6 +69,8 @@ export class SqliteStore implements MessageStore {
   readonly #writes: GroupCommit<Message, SaveOutcome>
   readonly #indexer: Indexer
   readonly #reads: ReadModel
+  /** Runs scans off the event loop; null for an in-memory database, whose scans run here. */
+  readonly #scanner: Scanner | null
   readonly #indexing: Required<IndexingOptions>
   readonly #probe: { select: Statement, write: () => void }
   /** Highest rowid committed so far: the backlog is (indexedThrough, #newestRow]. */
@@ -126,6 +129,7 @@ export class SqliteStore implements MessageStore {
     this.#indexing = { ...INDEXING_DEFAULTS, ...options.indexing }
     this.#indexer = new Indexer(this.#db)
     this.#reads = new ReadModel(this.#db, this.#indexer)
+    this.#scanner = options.filename === ':memory:' ? null : new Scanner(options.filename)
     this.#newestRow = (this.#db.prepare('SELECT max(rowid) FROM messages').pluck().get() as number | null) ?? 0
     // A backlog left by the previous run (crash, or shutdown under load) is indexed in the background.
     this.#scheduleIndexing()
@@ -147,7 +151,11 @@ export class SqliteStore implements MessageStore {
 
   async list (filter: MessageFilter): Promise<MessagesListing> {
     try {
-      return this.#reads.list(filter)
+      const scanner = this.#scanner
+      const scan = scanner === null ? null : this.#reads.scanFor(filter)
+      if (scanner === null || scan === null) return this.#reads.list(filter)
+      const { rows, total } = await scanner.run(scan)
+      return this.#reads.listing(filter, rows as PageRow[], total)
     } catch (error) {
       throw asUnavailable(error)
     }
@@ -264,6 +272,7 @@ export class SqliteStore implements MessageStore {
     if (this.#indexTimer !== null) clearTimeout(this.#indexTimer)
     if (this.#indexImmediate !== null) clearImmediate(this.#indexImmediate)
     this.#writes.flush()
+    await this.#scanner?.close()
     this.#db.close()
   }
 }

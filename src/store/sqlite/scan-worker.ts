@@ -1,0 +1,29 @@
+import { parentPort, workerData } from 'node:worker_threads'
+import Database, { SqliteError } from 'better-sqlite3'
+import { foldCase } from '../../lib/fold-case.ts'
+import type { ScanReply, ScanRequest } from './scanner.ts'
+
+// The scan thread (scanner.ts): its own read-only connection to the store's file, for the reads that
+// must test rows one by one. WAL lets it read while the main connection commits.
+
+const { filename } = workerData as { filename: string }
+const db = new Database(filename, { readonly: true, fileMustExist: true, timeout: 1000 })
+db.function('fold_case', { deterministic: true }, (s: unknown) => typeof s === 'string' ? foldCase(s) : null)
+
+// Page and total in one read transaction: both see the same snapshot, so they agree with each other.
+const read = db.transaction((request: ScanRequest) => ({
+  rows: db.prepare(request.page).all(request.params),
+  total: db.prepare(request.total).pluck().get(request.params) as number
+}))
+
+parentPort!.on('message', (request: ScanRequest) => {
+  let reply: ScanReply
+  try {
+    reply = { id: request.id, ...read(request) }
+  } catch (error) {
+    // Only message and code cross the thread boundary; the main thread rebuilds the SqliteError.
+    const code = error instanceof SqliteError ? error.code : undefined
+    reply = { id: request.id, error: { message: (error as Error).message, code } }
+  }
+  parentPort!.postMessage(reply)
+})

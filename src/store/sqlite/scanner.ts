@@ -1,0 +1,92 @@
+import { Worker } from 'node:worker_threads'
+import { SqliteError } from 'better-sqlite3'
+import { StoreUnavailableError } from '../../errors.ts'
+
+/** A read that tests rows one by one: the page and its exact total, with their named parameters. */
+export interface Scan {
+  page: string
+  total: string
+  params: Record<string, string | number>
+}
+
+export interface ScanRequest extends Scan {
+  id: number
+}
+
+export type ScanReply =
+  | { id: number, rows: unknown[], total: number }
+  | { id: number, error: { message: string, code: string | undefined } }
+
+/**
+ * The scan thread. In the production bundle this code is part of dist/server.js, next to
+ * dist/scan-worker.js (scripts/build.ts builds both). From source (tsx: dev and tests) it is scanner.ts
+ * next to scan-worker.ts, and a worker does not inherit tsx's `--import` hooks on Node 20
+ * (https://github.com/privatenumber/tsx/issues/354), so a two-line bootstrap registers them first.
+ */
+function startThread (filename: string): Worker {
+  const options = { workerData: { filename } }
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./scan-worker.js', import.meta.url), options)
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'))
+  const entry = JSON.stringify(new URL('./scan-worker.ts', import.meta.url).href)
+  return new Worker(`import(${tsx}).then((tsx) => { tsx.register(); return import(${entry}) })`, { ...options, eval: true })
+}
+
+/**
+ * Runs scans on a worker thread with its own read-only connection, so that a search which must fold and
+ * test hundreds of thousands of rows (a common word with `since`, a query the index cannot answer) does
+ * not hold the event loop, and deliveries keep being committed meanwhile. The thread starts at the
+ * first scan. Only for database files: an in-memory database exists on its one connection only.
+ */
+export class Scanner {
+  readonly #filename: string
+  #worker: Worker | null = null
+  #nextId = 0
+  readonly #pending = new Map<number, { resolve: (value: { rows: unknown[], total: number }) => void, reject: (error: unknown) => void }>()
+
+  constructor (filename: string) {
+    this.#filename = filename
+  }
+
+  run (scan: Scan): Promise<{ rows: unknown[], total: number }> {
+    return new Promise((resolve, reject) => {
+      const id = this.#nextId++
+      this.#pending.set(id, { resolve, reject })
+      this.#thread().postMessage({ id, ...scan } satisfies ScanRequest)
+    })
+  }
+
+  #thread (): Worker {
+    if (this.#worker !== null) return this.#worker
+    const worker = startThread(this.#filename)
+    worker.unref() // an idle scan thread never keeps the process alive
+    worker.on('message', (reply: ScanReply) => {
+      const pending = this.#pending.get(reply.id)
+      if (pending === undefined) return
+      this.#pending.delete(reply.id)
+      if ('error' in reply) {
+        const { message, code } = reply.error
+        pending.reject(code === undefined ? new Error(message) : new SqliteError(message, code))
+      } else {
+        pending.resolve(reply)
+      }
+    })
+    // The thread died (it could not open the file, or ran out of memory): fail what it held with a 503,
+    // and start a fresh one at the next scan.
+    const stopped = (error: unknown) => {
+      if (this.#worker !== worker) return
+      this.#worker = null
+      for (const pending of this.#pending.values()) pending.reject(new StoreUnavailableError('database unavailable', { cause: error }))
+      this.#pending.clear()
+    }
+    worker.on('error', stopped)
+    worker.on('exit', (code) => stopped(new Error(`scan thread exited with code ${code}`)))
+    this.#worker = worker
+    return worker
+  }
+
+  async close (): Promise<void> {
+    const worker = this.#worker
+    if (worker === null) return
+    await worker.terminate()
+  }
+}
