@@ -9,7 +9,8 @@
  * 4. Runs interleaved ingest rounds with the load generator in its own process on core 1: autocannon
  *    and wrk, service and baseline alternating, 50 connections, unique ids from ~1,000 senders.
  *    After each service round: waits for the indexer to catch up, then checks rows added = 2xx = created.
- * 5. Restarts the service on the grown file and times start → ready.
+ * 5. One more autocannon round while a dashboard repeats the slowest search (a common word with since).
+ * 6. Restarts the service on the grown file and times start → ready.
  * Prints one table and writes bench-results/bench-<time>.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -225,6 +226,44 @@ async function load (url: string, tool: string, prefix: string, seconds = SECOND
   return JSON.parse(out) as LoadSummary
 }
 
+interface DuringSearches {
+  load: LoadSummary
+  /** Searches answered (200) during the round, and their client-side median. */
+  searches: number
+  searchP50: number
+  non200: number
+}
+
+/**
+ * An autocannon round while a dashboard keeps running the slowest read there is, one after another: a
+ * common word with `since`, whose exact total tests every row since that instant (on the scan thread,
+ * src/store/sqlite/scanner.ts). Compare with the plain autocannon rounds: what deliveries suffer from it.
+ */
+async function ingestDuringSearches (url: string): Promise<DuringSearches> {
+  const middle = await json(`${url}/messages?limit=1&offset=${Math.floor(ROWS / 2)}`)
+  const search = `${url}/messages?q=the&since=${middle.data[0].ts as string}`
+  const state = { searching: true }
+  let non200 = 0
+  const times: number[] = []
+  const searcher = (async () => {
+    while (state.searching) {
+      const started = performance.now()
+      const response = await fetch(search)
+      await response.arrayBuffer()
+      if (response.ok) times.push(performance.now() - started)
+      else {
+        non200++
+        await sleep(100)
+      }
+    }
+  })()
+  const result = await load(url, 'autocannon', 'search-')
+  state.searching = false
+  await searcher
+  times.sort((a, b) => a - b)
+  return { load: result, searches: times.length, searchP50: times.length === 0 ? Number.NaN : percentile(times, 0.5), non200 }
+}
+
 interface Round {
   tool: string
   service: LoadSummary
@@ -337,6 +376,9 @@ async function main (): Promise<void> {
         `created ${round.created}, non-2xx ${serviceResult.non2xx}, catch-up ${catchUpSeconds.toFixed(1)} s`)
     }
   }
+  log('ingest while a dashboard searches')
+  const duringSearches = await ingestDuringSearches(service.url)
+  await quiet(service.pid)
   const peakRss = rssMb(service.pid, 'VmHWM')
   const finalRows = (await json(`${service.url}/stats`)).total_messages as number
   await stop(service)
@@ -350,7 +392,7 @@ async function main (): Promise<void> {
     await stop(service)
   }
 
-  const report = { when: new Date().toISOString(), machine: machine(), rows: ROWS, seconds: SECONDS, rounds, reads, rssAfterReads, peakRss, finalRows, restarts }
+  const report = { when: new Date().toISOString(), machine: machine(), rows: ROWS, seconds: SECONDS, rounds, duringSearches, reads, rssAfterReads, peakRss, finalRows, restarts }
   writeFileSync(join(OUT, `bench-${report.when.replace(/[:.]/g, '-')}.json`), JSON.stringify(report, null, 2))
   process.stdout.write(table(report) + '\n')
 }
@@ -362,7 +404,7 @@ function machine (): string {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-function table (report: { rounds: Round[], reads: Record<string, Timing>, peakRss: number, rssAfterReads: number, finalRows: number, restarts: number[], machine: string }): string {
+function table (report: { rounds: Round[], duringSearches: DuringSearches, reads: Record<string, Timing>, peakRss: number, rssAfterReads: number, finalRows: number, restarts: number[], machine: string }): string {
   const lines: string[] = []
   const row = (...cells: string[]) => lines.push(`| ${cells.join(' | ')} |`)
   lines.push(`hookvault bench: ${ROWS} seeded rows, ${ROUNDS} round(s) × ${SECONDS} s per tool, 50 connections; ${report.machine}`, '')
@@ -390,6 +432,10 @@ function table (report: { rounds: Round[], reads: Record<string, Timing>, peakRs
     lines.push(`${tool}: median ratio ${median(rounds.map((r) => r.ratio)).toFixed(3)}; by CPU per request ${cpuRatio.toFixed(3)}, ` +
       `including the deferred indexing ${sustained.toFixed(3)}`)
   }
+  const { load: busy, searches, searchP50, non200 } = report.duringSearches
+  lines.push('', `ingest while a dashboard repeats ?q=the&since= (autocannon, ${SECONDS} s): ${busy.rps.toFixed(0)} req/s, ` +
+    `p50 / p99 ${busy.p50} / ${busy.p99} ms, non-2xx ${busy.non2xx + busy.errors}; ${searches} searches answered ` +
+    `(client p50 ${searchP50.toFixed(0)} ms)${non200 === 0 ? '' : `, ${non200} not 200`}`)
   lines.push('', `reads at ${ROWS} rows, ms: client-side (fetch over keep-alive, load generator idle) and server-side (latency_ms of the same requests' log lines):`, '')
   row('query', 'client p50', 'client p99', 'server p50', 'server p99', 'first (client)', 'runs', 'total')
   row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:')
