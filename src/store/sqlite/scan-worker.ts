@@ -8,6 +8,8 @@ import type { ScanReply, ScanRequest } from './scanner.ts'
 
 const { filename } = workerData as { filename: string }
 const db = new Database(filename, { readonly: true, fileMustExist: true, timeout: 1000 })
+// A scan reads each page once, so a big page cache would only hold memory: 1 MiB (better-sqlite3's default is 16).
+db.pragma('cache_size = -1024')
 db.function('fold_case', { deterministic: true }, (s: unknown) => typeof s === 'string' ? foldCase(s) : null)
 
 // Page and total in one read transaction: both see the same snapshot, so they agree with each other.
