@@ -8,7 +8,12 @@ const shared: Options = {
   allErrors: true, // one 422 entry per problem; inputs are bounded by BODY_LIMIT and the URL length
   verbose: true, // errors carry the offending value, echoed as `input`
   formats: { [TIMESTAMP_FORMAT]: { type: 'string', validate: isTimestamp } },
-  strict: true
+  strict: true,
+  // Not checking our own static schemas against the JSON Schema meta-schema at every start saves each
+  // instance compiling that meta-schema (~50 ms apiece, a tenth of start → ready). Strict mode still
+  // refuses unknown keywords, types and formats while compiling, and test/docs/openapi.test.ts
+  // validates the OpenAPI document built from every route schema.
+  validateSchema: false
 }
 
 /**
