@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import Database from 'better-sqlite3'
@@ -40,6 +41,13 @@ test('a scan leaves the event loop free: a delivery commits while scans of 200,0
   // On the event loop (before scanner.ts), each list() held the loop for its whole scan, so the save
   // could only commit after all three.
   assert.equal(finished[0], 'save', finished.join(' '))
+  if (existsSync('/proc/self/task')) {
+    // The scan thread runs at the lowest priority (nice 19), so deliveries get the CPU first; this
+    // process's other threads keep theirs. Field 19 of /proc/<tid>/stat is the nice value.
+    const nice = readdirSync('/proc/self/task').map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]))
+    assert.ok(nice.includes(19), `threads' nice values: ${nice.join(' ')}`)
+    assert.equal(nice[0], 0, 'the main thread keeps its priority')
+  }
 
   const found = await store.list({ ...SCAN, q: 'ORDER NUMBER 19999', since: '2025-01-01T00:00:00Z' })
   assert.deepEqual(found.data.map((m) => m.message_id), ['bulk-19999', ...Array.from({ length: 10 }, (_, i) => `bulk-19999${i}`)])
