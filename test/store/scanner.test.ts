@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import Database from 'better-sqlite3'
@@ -60,4 +60,18 @@ test('closing the store during a scan fails that read with a 503 error, and clos
   scan.catch(() => {}) // rejected once the store closes; asserted below
   await store.close()
   await assert.rejects(scan, StoreUnavailableError)
+})
+
+test('a scan thread that cannot open the file fails its scans with a 503 error; the next scan starts a fresh one', async (t) => {
+  const filename = join(tempDir(t), 'app.db')
+  const store = new SqliteStore({ filename, indexing: { auto: false } })
+  t.after(() => store.close())
+  await store.save({ message_id: 'm1', from: '+1', to: '+2', ts: '2025-01-15T10:00:00Z', text: 'x\ufffdy' })
+  // The thread opens the file by name at its first scan; the store's own connection keeps the moved file.
+  renameSync(filename, `${filename}.moved`)
+  await assert.rejects(store.list(SCAN), StoreUnavailableError)
+  renameSync(`${filename}.moved`, filename)
+  const listing = await store.list(SCAN)
+  assert.deepEqual(listing.data.map((m) => m.message_id), ['m1'])
+  assert.equal(listing.total, 1)
 })
