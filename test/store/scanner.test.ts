@@ -54,12 +54,14 @@ test('a scan leaves the event loop free: a delivery commits while scans of 200,0
   assert.equal(found.total, 11)
 })
 
-test('closing the store during a scan fails that read with a 503 error, and close completes', async (t) => {
+test('closing the store during a scan fails that read with a 503 error, close completes, and later scans are refused', async (t) => {
   const store = await bigStore(t)
   const scan = store.list(SCAN)
   scan.catch(() => {}) // rejected once the store closes; asserted below
   await store.close()
   await assert.rejects(scan, StoreUnavailableError)
+  // After close, a scan is refused at once; no new thread starts.
+  await assert.rejects(store.list(SCAN), StoreUnavailableError)
 })
 
 test('a scan thread that cannot open the file fails its scans with a 503 error; the next scan starts a fresh one', async (t) => {

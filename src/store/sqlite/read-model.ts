@@ -6,7 +6,7 @@ import { foldCase } from '../../lib/fold-case.ts'
 import { instantKey } from '../../lib/timestamp.ts'
 import type { MessageFilter, MessagesListing } from '../port.ts'
 import type { Indexer } from './indexer.ts'
-import type { Scan } from './scanner.ts'
+import type { Scanner } from './scanner.ts'
 import { codePoints, isIndexable, phrase, prefixUpperBound } from './search-text.ts'
 
 /** From this offset on, an unfiltered page seeks through the time buckets instead of stepping row by row. */
@@ -33,12 +33,12 @@ interface Plan {
   params: Params
   /** Rows to skip in `page`, when the plan already skipped some of `offset` another way. */
   skip?: number
-  /** Page and total read only `messages` and test rows one by one (a scan): see scanFor(). */
+  /** Page and total read only `messages` and test rows one by one (a scan): see list(). */
   scan?: boolean
 }
 
 /** A row of a page query: the message, and its instant key when the query selected it. */
-export type PageRow = Message & { ts_key?: string }
+type PageRow = Message & { ts_key?: string }
 
 interface SearchCount { through: number, n: number }
 
@@ -57,7 +57,7 @@ const ORDER = 'ORDER BY ts_key, message_id LIMIT @limit OFFSET @offset'
  * Answers list and stats from messages plus the read models, merging the rows the indexer has not
  * reached yet (rowid > watermark, "the tail") straight from messages, so every answer is exact at
  * every moment. All reads run synchronously on the one connection, between commits, so the watermark
- * and the tables they read always agree; the exception, scans (scanFor), read `messages` alone.
+ * and the tables they read always agree; the exception, scans (see list()), read `messages` alone.
  */
 export class ReadModel {
   readonly #db: Database.Database
@@ -84,29 +84,27 @@ export class ReadModel {
     return this.#prepare(sql).pluck().get(params) as number
   }
 
-  list (filter: MessageFilter): MessagesListing {
+  /**
+   * One page for `filter`, answered here, at once. Except a scan, when a `scanner` is given: a search the
+   * trigram index cannot answer, or a common one combined with `since`, whose exact total tests every row
+   * since that instant. A scan reads only `messages` (no watermark, no read model), so the scanner's own
+   * connection can run it off the event loop (scanner.ts), and the answer comes as a promise.
+   */
+  list (filter: MessageFilter, scanner: Scanner | null = null): MessagesListing | Promise<MessagesListing> {
     const { indexedThrough } = this.#indexer.state
     const plan = this.#plan(filter, indexedThrough)
     const params: Params = { ...plan.params, limit: filter.limit + 1, offset: plan.skip ?? filter.offset }
+    if (scanner !== null && plan.scan === true && typeof plan.total === 'string') {
+      return scanner.run({ page: plan.page, total: plan.total, params })
+        .then(({ rows, total }) => this.#listing(filter, rows as PageRow[], total))
+    }
     const rows = this.#prepare(plan.page).all(params) as PageRow[]
     const total = typeof plan.total === 'number' ? plan.total : this.#count(plan.total, plan.params)
-    return this.listing(filter, rows, total)
-  }
-
-  /**
-   * The scan a filter needs, when its plan is one: a search the trigram index cannot answer, or a common
-   * one combined with `since`, whose exact total tests every row since that instant. Such a plan reads
-   * only `messages` (no watermark, no read model), so another connection can run it (scanner.ts) and
-   * hand the rows and total to listing(). Null when the plan uses the indexes: list() answers it at once.
-   */
-  scanFor (filter: MessageFilter): Scan | null {
-    const plan = this.#plan(filter, this.#indexer.state.indexedThrough)
-    if (plan.scan !== true || typeof plan.total !== 'string') return null
-    return { page: plan.page, total: plan.total, params: { ...plan.params, limit: filter.limit + 1, offset: filter.offset } }
+    return this.#listing(filter, rows, total)
   }
 
   /** The listing for `filter` from its page query's rows (one more than the limit, when there are more) and its total. */
-  listing (filter: MessageFilter, rows: PageRow[], total: number): MessagesListing {
+  #listing (filter: MessageFilter, rows: PageRow[], total: number): MessagesListing {
     const more = rows.length > filter.limit
     if (more) rows.pop()
     const data: Message[] = rows.map((r) => ({ message_id: r.message_id, from: r.from, to: r.to, ts: r.ts, text: r.text }))

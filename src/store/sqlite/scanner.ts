@@ -40,6 +40,7 @@ function startThread (filename: string): Worker {
 export class Scanner {
   readonly #filename: string
   #worker: Worker | null = null
+  #closed = false
   #nextId = 0
   readonly #pending = new Map<number, { resolve: (value: { rows: unknown[], total: number }) => void, reject: (error: unknown) => void }>()
 
@@ -48,6 +49,7 @@ export class Scanner {
   }
 
   run (scan: Scan): Promise<{ rows: unknown[], total: number }> {
+    if (this.#closed) return Promise.reject(new StoreUnavailableError('database closed'))
     return new Promise((resolve, reject) => {
       const id = this.#nextId++
       this.#pending.set(id, { resolve, reject })
@@ -85,6 +87,7 @@ export class Scanner {
   }
 
   async close (): Promise<void> {
+    this.#closed = true
     const worker = this.#worker
     if (worker === null) return
     await worker.terminate()

@@ -9,7 +9,7 @@ import { instantKey } from '../../lib/timestamp.ts'
 import type { MessageFilter, MessagesListing, MessageStore, SaveOutcome, StorageChecks } from '../port.ts'
 import { Indexer } from './indexer.ts'
 import { SCHEMA_VERSION, migrate, schemaVersion } from './migrations.ts'
-import { ReadModel, type PageRow } from './read-model.ts'
+import { ReadModel } from './read-model.ts'
 import { Scanner } from './scanner.ts'
 import type { StoreGuard } from './file-guard.ts'
 import { asUnavailable } from './unavailable.ts'
@@ -151,11 +151,7 @@ export class SqliteStore implements MessageStore {
 
   async list (filter: MessageFilter): Promise<MessagesListing> {
     try {
-      const scanner = this.#scanner
-      const scan = scanner === null ? null : this.#reads.scanFor(filter)
-      if (scanner === null || scan === null) return this.#reads.list(filter)
-      const { rows, total } = await scanner.run(scan)
-      return this.#reads.listing(filter, rows as PageRow[], total)
+      return await this.#reads.list(filter, this.#scanner)
     } catch (error) {
       throw asUnavailable(error)
     }
