@@ -168,10 +168,13 @@ function nextLink (header: string | null): string {
   return m[1]!
 }
 
-async function readLatencies (url: string, serviceLog: string): Promise<Record<string, Timing>> {
+/** The `ts` of the seeded middle row: a `since` that keeps half the seeded rows (and every ingested one). */
+async function middleTs (url: string): Promise<string> {
+  return (await json(`${url}/messages?limit=1&offset=${Math.floor(ROWS / 2)}`)).data[0].ts as string
+}
+
+async function readLatencies (url: string, serviceLog: string, since: string): Promise<Record<string, Timing>> {
   const deep = ROWS - 50
-  const middle = await json(`${url}/messages?limit=1&offset=${Math.floor(ROWS / 2)}`)
-  const since = middle.data[0].ts as string
   const afterFirst = nextLink((await fetch(`${url}/messages`)).headers.get('link'))
   const afterDeep = nextLink((await fetch(`${url}/messages?limit=50&offset=${deep - 50}`)).headers.get('link'))
   const few = Math.max(5, Math.floor(RUNS / 20))
@@ -239,9 +242,8 @@ interface DuringSearches {
  * common word with `since`, whose exact total tests every row since that instant (on the scan thread,
  * src/store/sqlite/scanner.ts). Compare with the plain autocannon rounds: what deliveries suffer from it.
  */
-async function ingestDuringSearches (url: string): Promise<DuringSearches> {
-  const middle = await json(`${url}/messages?limit=1&offset=${Math.floor(ROWS / 2)}`)
-  const search = `${url}/messages?q=the&since=${middle.data[0].ts as string}`
+async function ingestDuringSearches (url: string, since: string): Promise<DuringSearches> {
+  const search = `${url}/messages?q=the&since=${since}`
   const state = { searching: true }
   let non200 = 0
   const times: number[] = []
@@ -315,7 +317,8 @@ async function main (): Promise<void> {
   const baseline = await startServer(pinned(SERVER_CORE, [process.execPath, '--import', 'tsx', 'bench/baseline.ts']), { PORT: '18001' }, null, '/webhook')
 
   log('read latencies')
-  const reads = values['skip-reads'] ? {} : await readLatencies(service.url, serviceLog)
+  const since = await middleTs(service.url)
+  const reads = values['skip-reads'] ? {} : await readLatencies(service.url, serviceLog, since)
   const rssAfterReads = rssMb(service.pid)
 
   log('warm-up')
@@ -377,7 +380,7 @@ async function main (): Promise<void> {
     }
   }
   log('ingest while a dashboard searches')
-  const duringSearches = await ingestDuringSearches(service.url)
+  const duringSearches = await ingestDuringSearches(service.url, since)
   await quiet(service.pid)
   const peakRss = rssMb(service.pid, 'VmHWM')
   const finalRows = (await json(`${service.url}/stats`)).total_messages as number

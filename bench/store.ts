@@ -25,7 +25,8 @@ const { values } = parseArgs({
 const [batch, batches] = [Number(values.batch), Number(values.batches)]
 const dir = new URL('../bench-results/', import.meta.url).pathname
 const file = join(dir, 'store-bench.db')
-for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true })
+const removeCopy = () => { for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true }) }
+removeCopy()
 copyFileSync(join(dir, `seed-${values.rows}.db`), file)
 
 const store = new SqliteStore({ filename: file, indexing: { auto: false } })
@@ -41,7 +42,7 @@ const wallMs = (performance.now() - started) / batches
 const cpu = process.cpuUsage(cpuBefore)
 const cpuMs = (cpu.user + cpu.system) / 1000 / batches
 await store.close()
-for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true })
+removeCopy()
 
 process.stdout.write(JSON.stringify({
   rows: Number(values.rows),

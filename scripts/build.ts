@@ -4,7 +4,7 @@
  *
  * Why a bundle and not tsc's file-per-module output: Node 20 spends most of a cold start resolving,
  * reading and linking a few thousand small module files (TypeBox's ESM build alone is hundreds).
- * One file cut spawn → ready by roughly a third (README, performance). Types are checked by
+ * Start → ready before and after: README, performance. Types are checked by
  * `npm run typecheck`, which the test command runs; esbuild only strips them.
  *
  * Left outside the bundle, loaded from node_modules at run time:
@@ -16,7 +16,7 @@
 import { parseArgs } from 'node:util'
 import { build } from 'esbuild'
 
-export const EXTERNAL = ['better-sqlite3', '@fastify/swagger-ui']
+const EXTERNAL = ['better-sqlite3', '@fastify/swagger-ui']
 
 const source = (path: string) => new URL(`../${path}`, import.meta.url).pathname
 

@@ -37,7 +37,8 @@ export interface StartOptions {
 }
 
 /**
- * The real server (src/server.ts through tsx) as a child process on a free loopback port.
+ * The real server (src/server.ts through tsx, unless `args` names another entry) as a child process on a
+ * free loopback port.
  * Resolves once /health/live answers, so callers can send traffic at once.
  */
 export async function startServer (env: Record<string, string>, options: StartOptions = {}): Promise<ServerProcess> {

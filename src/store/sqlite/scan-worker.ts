@@ -1,9 +1,9 @@
 import { readlinkSync } from 'node:fs'
 import { setPriority } from 'node:os'
 import { parentPort, workerData } from 'node:worker_threads'
-import Database, { SqliteError } from 'better-sqlite3'
-import { foldCase } from '../../lib/fold-case.ts'
+import Database, { SqliteError, type Statement } from 'better-sqlite3'
 import type { ScanReply, ScanRequest } from './scanner.ts'
+import { registerFoldCase } from './search-text.ts'
 
 // The scan thread (scanner.ts): its own read-only connection to the store's file, for the reads that
 // must test rows one by one. WAL lets it read while the main connection commits.
@@ -21,12 +21,20 @@ try {
 const db = new Database(filename, { readonly: true, fileMustExist: true, timeout: 1000 })
 // A scan reads each page once, so a big page cache would only hold memory: 1 MiB (better-sqlite3's default is 16).
 db.pragma('cache_size = -1024')
-db.function('fold_case', { deterministic: true }, (s: unknown) => typeof s === 'string' ? foldCase(s) : null)
+registerFoldCase(db)
+
+// Prepared once per SQL text, as in read-model.ts: the plans are a small fixed set of shapes.
+const statements = new Map<string, Statement>()
+const prepare = (sql: string): Statement => {
+  let statement = statements.get(sql)
+  if (statement === undefined) statements.set(sql, statement = db.prepare(sql))
+  return statement
+}
 
 // Page and total in one read transaction: both see the same snapshot, so they agree with each other.
 const read = db.transaction((request: ScanRequest) => ({
-  rows: db.prepare(request.page).all(request.params),
-  total: db.prepare(request.total).pluck().get(request.params) as number
+  rows: prepare(request.page).all(request.params),
+  total: prepare(request.total).pluck().get(request.params) as number
 }))
 
 parentPort!.on('message', (request: ScanRequest) => {

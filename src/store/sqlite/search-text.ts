@@ -1,3 +1,6 @@
+import type Database from 'better-sqlite3'
+import { foldCase } from '../../lib/fold-case.ts'
+
 /**
  * How folded text goes into the trigram index and how a folded query comes out of it.
  *
@@ -7,6 +10,14 @@
  * starts some indexed trigram, and the index's vocabulary lists those trigrams by prefix.
  * https://www.sqlite.org/fts5.html#the_trigram_tokenizer
  */
+
+/**
+ * SQL `fold_case(text)`: the same folding as queries get (lib/fold-case.ts), for every connection that
+ * tests text, the store's and the scan thread's, so both answer a search the same way.
+ */
+export function registerFoldCase (db: Database.Database): void {
+  db.function('fold_case', { deterministic: true }, (s: unknown) => typeof s === 'string' ? foldCase(s) : null)
+}
 
 /** Padding after each indexed text; a query that contains it is answered by a plain scan. */
 export const SENTINEL = '\u0001'

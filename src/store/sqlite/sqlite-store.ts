@@ -3,7 +3,6 @@ import { dirname } from 'node:path'
 import Database, { type Statement } from 'better-sqlite3'
 import type { Message } from '../../../schemas/messages.ts'
 import type { Stats } from '../../../schemas/stats.ts'
-import { foldCase } from '../../lib/fold-case.ts'
 import { GroupCommit } from '../../lib/group-commit.ts'
 import { instantKey } from '../../lib/timestamp.ts'
 import type { MessageFilter, MessagesListing, MessageStore, SaveOutcome, StorageChecks } from '../port.ts'
@@ -11,6 +10,7 @@ import { Indexer } from './indexer.ts'
 import { SCHEMA_VERSION, migrate, schemaVersion } from './migrations.ts'
 import { ReadModel } from './read-model.ts'
 import { Scanner } from './scanner.ts'
+import { registerFoldCase } from './search-text.ts'
 import type { StoreGuard } from './file-guard.ts'
 import { asUnavailable } from './unavailable.ts'
 
@@ -91,7 +91,7 @@ export class SqliteStore implements MessageStore {
     const tuning = { ...TUNING_DEFAULTS, ...options.tuning }
     this.#db.pragma(`wal_autocheckpoint = ${tuning.walAutocheckpointPages}`)
     this.#db.pragma(`cache_size = -${tuning.cacheSizeKiB}`)
-    this.#db.function('fold_case', { deterministic: true }, (s: unknown) => typeof s === 'string' ? foldCase(s) : null)
+    registerFoldCase(this.#db)
     migrate(this.#db)
     options.guard?.opened(this.#db)
 
