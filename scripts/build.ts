@@ -1,6 +1,7 @@
 /**
  * `npm run build`: the production build, one ES module at dist/server.js (plus its source map), and
- * dist/scan-worker.js, the entry of the thread src/store/sqlite/scanner.ts starts.
+ * the entries of the store's two threads (src/store/sqlite/start-thread.ts): dist/scan-worker.js and
+ * dist/checkpoint-worker.js.
  *
  * Why a bundle and not tsc's file-per-module output: Node 20 spends most of a cold start resolving,
  * reading and linking a few thousand small module files (TypeBox's ESM build alone is hundreds).
@@ -23,7 +24,11 @@ const source = (path: string) => new URL(`../${path}`, import.meta.url).pathname
 /** Bundles the server into `outdir`; it must sit inside the repository so the externals resolve. */
 export async function buildServer (outdir: string): Promise<void> {
   await build({
-    entryPoints: { server: source('src/server.ts'), 'scan-worker': source('src/store/sqlite/scan-worker.ts') },
+    entryPoints: {
+      server: source('src/server.ts'),
+      'scan-worker': source('src/store/sqlite/scan-worker.ts'),
+      'checkpoint-worker': source('src/store/sqlite/checkpoint-worker.ts')
+    },
     outdir,
     bundle: true,
     platform: 'node',

@@ -7,11 +7,12 @@ import { buildServer } from '../../scripts/build.ts'
 import { sign } from '../../src/lib/signature.ts'
 import { SECRET, message, tempDir } from '../helper.ts'
 import { startServer } from '../helpers/server-process.ts'
+import { walCopied, walProgress } from '../helpers/wal.ts'
 
 // Every other process test runs the source through tsx; this one runs what `npm start` and the image run:
 // the esbuild bundle of scripts/build.ts. A bundle can break what the source does not: CommonJS interop
 // (fastify-metrics' default export), packages that read files next to their own code, require() in ESM,
-// and the scan thread's entry file.
+// and the entry files of the store's threads.
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -36,6 +37,8 @@ test('the production bundle starts, serves every route family and shuts down cle
   })
   assert.equal(delivered.status, 200)
   assert.deepEqual(await delivered.json(), { status: 'ok' })
+  // The checkpoint thread (dist/checkpoint-worker.js) copies the commit into the database file.
+  assert.ok(await walCopied(database, 10_000), `WAL: ${JSON.stringify(walProgress(database))}`)
   const unsigned = await fetch(`${server.url}/webhook`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
   assert.equal(unsigned.status, 401)
 

@@ -1,6 +1,7 @@
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import { SqliteError } from 'better-sqlite3'
 import { StoreUnavailableError } from '../../errors.ts'
+import { startThread } from './start-thread.ts'
 
 /** A read that tests rows one by one: the page and its exact total, with their named parameters. */
 export interface Scan {
@@ -16,20 +17,6 @@ export interface ScanRequest extends Scan {
 export type ScanReply =
   | { id: number, rows: unknown[], total: number }
   | { id: number, error: { message: string, code: string | undefined } }
-
-/**
- * The scan thread. In the production bundle this code is part of dist/server.js, next to
- * dist/scan-worker.js (scripts/build.ts builds both). From source (tsx: dev and tests) it is scanner.ts
- * next to scan-worker.ts, and a worker does not inherit tsx's `--import` hooks on Node 20
- * (https://github.com/privatenumber/tsx/issues/354), so a two-line bootstrap registers them first.
- */
-function startThread (filename: string): Worker {
-  const options = { workerData: { filename } }
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./scan-worker.js', import.meta.url), options)
-  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'))
-  const entry = JSON.stringify(new URL('./scan-worker.ts', import.meta.url).href)
-  return new Worker(`import(${tsx}).then((tsx) => { tsx.register(); return import(${entry}) })`, { ...options, eval: true })
-}
 
 /**
  * Runs scans on a worker thread with its own read-only connection, so that a search which must fold and
@@ -59,7 +46,7 @@ export class Scanner {
 
   #thread (): Worker {
     if (this.#worker !== null) return this.#worker
-    const worker = startThread(this.#filename)
+    const worker = startThread('scan-worker', { filename: this.#filename })
     worker.unref() // an idle scan thread never keeps the process alive
     worker.on('message', (reply: ScanReply) => {
       const pending = this.#pending.get(reply.id)

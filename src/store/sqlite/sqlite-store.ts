@@ -6,6 +6,7 @@ import type { Stats } from '../../../schemas/stats.ts'
 import { GroupCommit } from '../../lib/group-commit.ts'
 import { instantKey } from '../../lib/timestamp.ts'
 import type { MessageFilter, MessagesListing, MessageStore, SaveOutcome, StorageChecks } from '../port.ts'
+import { Checkpointer } from './checkpointer.ts'
 import { Indexer } from './indexer.ts'
 import { SCHEMA_VERSION, migrate, schemaVersion } from './migrations.ts'
 import { ReadModel } from './read-model.ts'
@@ -30,13 +31,22 @@ export interface SqliteStoreOptions {
 
 /** SQLite knobs measured with bench/ (README, performance). */
 export interface TuningOptions {
-  /** WAL pages after which a commit also checkpoints (SQLite's default is 1000). */
+  /** WAL pages after which a commit also checkpoints (SQLite's default is 1000), when no checkpoint thread runs. */
   walAutocheckpointPages?: number
+  /** The same bound while the checkpoint thread (checkpointer.ts) runs: only a backstop then. */
+  walBackstopPages?: number
+  /** How often the checkpoint thread copies the WAL into the database file; 0: no thread. */
+  checkpointIntervalMs?: number
   /** Page cache per connection, KiB. */
   cacheSizeKiB?: number
 }
 
-const TUNING_DEFAULTS: Required<TuningOptions> = { walAutocheckpointPages: 1000, cacheSizeKiB: 16_000 }
+const TUNING_DEFAULTS: Required<TuningOptions> = {
+  walAutocheckpointPages: 1000,
+  walBackstopPages: 10_000,
+  checkpointIntervalMs: 100,
+  cacheSizeKiB: 16_000
+}
 
 /** When the deferred indexer (indexer.ts) runs. The defaults are what bench/ measured best; tests turn `auto` off. */
 export interface IndexingOptions {
@@ -71,6 +81,8 @@ export class SqliteStore implements MessageStore {
   readonly #reads: ReadModel
   /** Runs scans off the event loop; null for an in-memory database, whose scans run here. */
   readonly #scanner: Scanner | null
+  /** Checkpoints off the event loop; null for an in-memory database, which has no WAL. */
+  readonly #checkpointer: Checkpointer | null
   readonly #indexing: Required<IndexingOptions>
   readonly #probe: { select: Statement, write: () => void }
   /** Highest rowid committed so far: the backlog is (indexedThrough, #newestRow]. */
@@ -114,6 +126,7 @@ export class SqliteStore implements MessageStore {
       try {
         const outcomes = commitBatch.immediate(messages)
         options.guard?.committed() // throws (503 for the whole batch) when the file was removed or replaced
+        this.#checkpointer?.start()
         this.#lastCommitAt = performance.now()
         this.#scheduleIndexing()
         return outcomes
@@ -130,6 +143,11 @@ export class SqliteStore implements MessageStore {
     this.#indexer = new Indexer(this.#db)
     this.#reads = new ReadModel(this.#db, this.#indexer)
     this.#scanner = options.filename === ':memory:' ? null : new Scanner(options.filename)
+    this.#checkpointer = options.filename === ':memory:' || tuning.checkpointIntervalMs === 0
+      ? null
+      : new Checkpointer({ filename: options.filename, intervalMs: tuning.checkpointIntervalMs }, (running) => {
+        if (this.#db.open) this.#db.pragma(`wal_autocheckpoint = ${running ? tuning.walBackstopPages : tuning.walAutocheckpointPages}`)
+      })
     this.#newestRow = (this.#db.prepare('SELECT max(rowid) FROM messages').pluck().get() as number | null) ?? 0
     // A backlog left by the previous run (crash, or shutdown under load) is indexed in the background.
     this.#scheduleIndexing()
@@ -269,6 +287,8 @@ export class SqliteStore implements MessageStore {
     if (this.#indexImmediate !== null) clearImmediate(this.#indexImmediate)
     this.#writes.flush()
     await this.#scanner?.close()
+    // The thread's connection first: then this one is the last, and its close checkpoints and removes the WAL.
+    await this.#checkpointer?.close()
     this.#db.close()
   }
 }
