@@ -65,3 +65,11 @@ test('closing the store stops the thread first, so the store\'s own close emptie
   t.after(() => db.close())
   assert.equal(db.prepare('SELECT count(*) FROM messages').pluck().get(), 200)
 })
+
+test('the readiness probe\'s write starts the thread, before any delivery', async (t) => {
+  const filename = join(tempDir(t), 'app.db')
+  const store = new SqliteStore({ filename, indexing: { auto: false }, tuning: { checkpointIntervalMs: 20 } })
+  t.after(() => store.close())
+  assert.deepEqual(await store.checks(), { database: 'ok', migrations: 'ok', writable: 'ok' })
+  assert.ok(await walCopied(filename, 5000), JSON.stringify(walProgress(filename)))
+})

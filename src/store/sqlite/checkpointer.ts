@@ -18,7 +18,8 @@ export interface CheckpointThreadData {
  *
  * `onRunning(true)` is called once the thread has its connection; `onRunning(false)` if it dies, after
  * which the main connection checkpoints by itself again, as before, for the rest of the process.
- * Started by the first commit, so a read-only run starts no thread; only for database files.
+ * Started by the store's first write (a delivery, an indexer slice or the readiness probe's), so a run
+ * that never writes starts no thread; only for database files.
  */
 export class Checkpointer {
   readonly #data: CheckpointThreadData

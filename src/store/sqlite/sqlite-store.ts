@@ -243,6 +243,7 @@ export class SqliteStore implements MessageStore {
       }
       try {
         this.#indexer.step(this.#indexing.sliceRows)
+        this.#checkpointer?.start()
       } catch {
         // Reads stay exact (the backlog is merged in), so a failed slice only waits and tries again;
         // deliveries report storage trouble on their own path.
@@ -273,6 +274,10 @@ export class SqliteStore implements MessageStore {
     // (contract §5). It fails when another writer holds the lock, the file is read-only or storage is full.
     try {
       this.#probe.write()
+      // Usually the first write of a run: an orchestrator probes readiness before it sends traffic, so
+      // the thread's start-up (~0.1 s of CPU) is over before the first delivery. Starting it at open
+      // instead added ~0.12 s to start → ready with the server on one core.
+      this.#checkpointer?.start()
     } catch (error) {
       if (this.#db.inTransaction) this.#db.exec('ROLLBACK')
       checks.writable = failure(error)
