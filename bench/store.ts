@@ -4,7 +4,12 @@
  * indexer off. Wall time minus CPU time per batch is, near enough, the time the event loop sits
  * blocked in the commit's fsync.
  *
- *   node --import tsx bench/store.ts [--rows 1000000] [--batch 33] [--batches 3000]
+ * `--slices N` then times N indexer slices of 400 rows (one transaction each, as the service runs them
+ * when the backlog passes maxTail) over the rows the batches left unindexed. `--checkpoint-thread off`
+ * runs both parts without the checkpoint thread (src/store/sqlite/checkpointer.ts), as before it existed:
+ * SQLite then checkpoints inside the commits.
+ *
+ *   node --import tsx bench/store.ts [--rows 1000000] [--batch 33] [--batches 3000] [--slices 60] [--checkpoint-thread on|off]
  *
  * Needs bench-results/seed-<rows>.db (npm run bench creates it, or npm run seed). Prints one JSON line.
  */
@@ -19,9 +24,12 @@ const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '1000000' },
     batch: { type: 'string', default: '33' },
-    batches: { type: 'string', default: '3000' }
+    batches: { type: 'string', default: '3000' },
+    slices: { type: 'string', default: '0' },
+    'checkpoint-thread': { type: 'string', default: 'on' }
   }
 })
+const SLICE_ROWS = 400
 const [batch, batches] = [Number(values.batch), Number(values.batches)]
 const dir = new URL('../bench-results/', import.meta.url).pathname
 const file = join(dir, 'store-bench.db')
@@ -29,7 +37,8 @@ const removeCopy = () => { for (const suffix of ['', '-wal', '-shm']) rmSync(fil
 removeCopy()
 copyFileSync(join(dir, `seed-${values.rows}.db`), file)
 
-const store = new SqliteStore({ filename: file, indexing: { auto: false } })
+const checkpointThread = values['checkpoint-thread'] !== 'off'
+const store = new SqliteStore({ filename: file, indexing: { auto: false }, tuning: checkpointThread ? {} : { checkpointIntervalMs: 0 } })
 const rnd = random(3)
 let n = 0
 const oneBatch = () => Promise.all(Array.from({ length: batch }, () => store.save(delivery(rnd, 'store-bench-', n++, Date.now(), 1))))
@@ -41,6 +50,15 @@ for (let i = 0; i < batches; i++) await oneBatch()
 const wallMs = (performance.now() - started) / batches
 const cpu = process.cpuUsage(cpuBefore)
 const cpuMs = (cpu.user + cpu.system) / 1000 / batches
+
+const sliceMs: number[] = []
+for (let i = 0; i < Number(values.slices); i++) {
+  const sliceStarted = performance.now()
+  store.catchUp(SLICE_ROWS)
+  sliceMs.push(performance.now() - sliceStarted)
+}
+sliceMs.sort((a, b) => a - b)
+const percentile = (p: number) => +(sliceMs[Math.min(sliceMs.length - 1, Math.floor(sliceMs.length * p))] ?? 0).toFixed(1)
 await store.close()
 removeCopy()
 
@@ -52,5 +70,7 @@ process.stdout.write(JSON.stringify({
   cpu_ms_per_batch: +cpuMs.toFixed(3),
   blocked_ms_per_batch: +(wallMs - cpuMs).toFixed(3),
   wall_us_per_row: +(wallMs * 1000 / batch).toFixed(1),
-  cpu_us_per_row: +(cpuMs * 1000 / batch).toFixed(1)
+  cpu_us_per_row: +(cpuMs * 1000 / batch).toFixed(1),
+  checkpoint_thread: checkpointThread,
+  ...(sliceMs.length > 0 ? { slices: sliceMs.length, slice_rows: SLICE_ROWS, slice_ms_p50: percentile(0.5), slice_ms_p90: percentile(0.9), slice_ms_max: percentile(1) } : {})
 }) + '\n')
