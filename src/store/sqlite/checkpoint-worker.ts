@@ -3,9 +3,9 @@ import Database from 'better-sqlite3'
 import type { CheckpointThreadData } from './checkpointer.ts'
 
 // The checkpoint thread (checkpointer.ts): its own connection to the store's file, which copies
-// committed WAL frames into the database file every few milliseconds. A PASSIVE checkpoint never waits
-// for, nor blocks, the main connection's commits; it syncs the WAL before copying and the database file
-// after, as any SQLite checkpoint does. https://www.sqlite.org/c3ref/wal_checkpoint_v2.html
+// committed WAL frames into the database file every `intervalMs` (100 by default). A PASSIVE checkpoint
+// never waits for, nor blocks, the main connection's commits; it syncs the WAL before copying and the
+// database file after, as any SQLite checkpoint does. https://www.sqlite.org/c3ref/wal_checkpoint_v2.html
 
 const { filename, intervalMs } = workerData as CheckpointThreadData
 

@@ -1,19 +1,23 @@
+import { readlinkSync } from 'node:fs'
+import { setPriority } from 'node:os'
 import { parentPort, workerData } from 'node:worker_threads'
 import Database, { SqliteError, type Statement } from 'better-sqlite3'
 import type { ScanReply, ScanRequest } from './scanner.ts'
 import { registerFoldCase } from './search-text.ts'
-import { lowerThreadPriority } from './thread-priority.ts'
 
 // The scan thread (scanner.ts): its own read-only connection to the store's file, for the reads that
 // must test rows one by one. WAL lets it read while the main connection commits.
 
 const { filename } = workerData as { filename: string }
 
-// Deliveries first: this thread takes the lowest priority, so a scan runs on the CPU the acknowledgement
-// path leaves (the commit's fsync waits, idle time, other cores). Measured with ingest and a search loop
-// sharing one core (1M rows, autocannon 8 s, 2 runs each): nice 0: 3.2-4.2k req/s, p99 40-44 ms;
-// nice 19: 4.9-5.4k req/s, p99 32 ms; 8 searches done in 9 s vs 11.
-lowerThreadPriority(19)
+// Deliveries first. On Linux every thread has its own nice value, so this one takes the lowest priority
+// and a scan runs on the CPU the acknowledgement path leaves: the commit's fsync waits, idle time, other
+// cores. Measured with ingest and a search loop sharing one core (1M rows, autocannon 8 s, 2 runs each):
+// nice 0: 3.2-4.2k req/s, p99 40-44 ms; nice 19: 4.9-5.4k req/s, p99 32 ms; 8 searches done in 9 s vs 11.
+// Elsewhere, or without /proc, the scan keeps normal priority.
+try {
+  setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), 19)
+} catch {}
 const db = new Database(filename, { readonly: true, fileMustExist: true, timeout: 1000 })
 // A scan reads each page once, so a big page cache would only hold memory: 1 MiB (better-sqlite3's default is 16).
 db.pragma('cache_size = -1024')
