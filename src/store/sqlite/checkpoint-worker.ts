@@ -9,6 +9,9 @@ import type { CheckpointThreadData } from './checkpointer.ts'
 
 const { filename, intervalMs } = workerData as CheckpointThreadData
 
+// Normal priority, unlike the scan thread's nice 19: starved of CPU, this thread would leave the copying
+// to the main connection's backstop checkpoints, which run on the event loop.
+
 const db = new Database(filename, { fileMustExist: true, timeout: 0 })
 // A checkpoint reads WAL frames and writes the database file directly, so a page cache would only hold memory.
 db.pragma('cache_size = -256')
