@@ -6,7 +6,7 @@ import { foldCase } from '../../lib/fold-case.ts'
 import { instantKey } from '../../lib/timestamp.ts'
 import type { MessageFilter, MessagesListing } from '../port.ts'
 import type { Indexer } from './indexer.ts'
-import type { Scanner } from './scanner.ts'
+import type { Params, Scanner } from './scanner.ts'
 import { codePoints, isIndexable, phrase, prefixUpperBound } from './search-text.ts'
 
 /** From this offset on, an unfiltered page seeks through the time buckets instead of stepping row by row. */
@@ -22,8 +22,6 @@ const SHORT_CANDIDATES_MAX = 20_000
  * scan that folds and tests the text; measured with bench/ at 1M rows, it decides the search plan.
  */
 const CANDIDATE_COST = 2.5
-
-type Params = Record<string, string | number>
 
 interface Plan {
   /** SQL for the page (one more row than the limit, to know whether a next page exists). */

@@ -3,11 +3,14 @@ import { SqliteError } from 'better-sqlite3'
 import { StoreUnavailableError } from '../../errors.ts'
 import { startThread } from './start-thread.ts'
 
+/** Named parameters of a read's SQL. */
+export type Params = Record<string, string | number>
+
 /** A read that tests rows one by one: the page and its exact total, with their named parameters. */
 export interface Scan {
   page: string
   total: string
-  params: Record<string, string | number>
+  params: Params
 }
 
 export interface ScanRequest extends Scan {
