@@ -18,6 +18,7 @@ import { closeSync, copyFileSync, existsSync, openSync, mkdirSync, readFileSync,
 import { availableParallelism, cpus } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { buildServer } from '../scripts/build.ts'
 import { sender, RARE_WORD } from './data.ts'
 
 const ROOT = new URL('..', import.meta.url).pathname
@@ -303,7 +304,7 @@ async function main (): Promise<void> {
   // The production build (npm start runs dist/); tsx only when the build fails.
   let built = true
   try {
-    await run([process.execPath, '--import', 'tsx', 'scripts/build.ts'])
+    await buildServer(join(ROOT, 'dist'))
   } catch {
     built = false
     log('build failed: running the service through tsx')

@@ -23,17 +23,20 @@ const SHORT_CANDIDATES_MAX = 20_000
  */
 const CANDIDATE_COST = 2.5
 
-interface Plan {
+interface PlanBase {
   /** SQL for the page (one more row than the limit, to know whether a next page exists). */
   page: string
-  /** SQL for the total, or a number already known. */
-  total: string | number
   params: Params
   /** Rows to skip in `page`, when the plan already skipped some of `offset` another way. */
   skip?: number
-  /** Page and total read only `messages` and test rows one by one (a scan): see list(). */
-  scan?: boolean
 }
+
+type Plan = PlanBase & (
+  /** SQL for the total, or a number already known. */
+  | { total: string | number, scan?: undefined }
+  /** Page and total read only `messages` and test rows one by one (a scan): see list(). */
+  | { total: string, scan: true }
+)
 
 /** A row of a page query: the message, and its instant key when the query selected it. */
 type PageRow = Message & { ts_key?: string }
@@ -92,7 +95,7 @@ export class ReadModel {
     const { indexedThrough } = this.#indexer.state
     const plan = this.#plan(filter, indexedThrough)
     const params: Params = { ...plan.params, limit: filter.limit + 1, offset: plan.skip ?? filter.offset }
-    if (scanner !== null && plan.scan === true && typeof plan.total === 'string') {
+    if (scanner !== null && plan.scan === true) {
       return scanner.run({ page: plan.page, total: plan.total, params })
         .then(({ rows, total }) => this.#listing(filter, rows as PageRow[], total))
     }

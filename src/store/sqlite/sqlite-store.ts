@@ -94,7 +94,9 @@ export class SqliteStore implements MessageStore {
   #closed = false
 
   constructor (options: SqliteStoreOptions) {
-    if (options.filename !== ':memory:') mkdirSync(dirname(options.filename), { recursive: true })
+    // An in-memory database lives on this one connection: no directory, no second connection, no WAL.
+    const onFile = options.filename !== ':memory:'
+    if (onFile) mkdirSync(dirname(options.filename), { recursive: true })
     this.#db = new Database(options.filename, { timeout: options.busyTimeoutMs ?? 100 })
     // The durability promise: a commit returns only after the WAL is fsynced.
     // https://www.sqlite.org/pragma.html#pragma_synchronous
@@ -142,8 +144,8 @@ export class SqliteStore implements MessageStore {
     this.#indexing = { ...INDEXING_DEFAULTS, ...options.indexing }
     this.#indexer = new Indexer(this.#db)
     this.#reads = new ReadModel(this.#db, this.#indexer)
-    this.#scanner = options.filename === ':memory:' ? null : new Scanner(options.filename)
-    this.#checkpointer = options.filename === ':memory:' || tuning.checkpointIntervalMs === 0
+    this.#scanner = onFile ? new Scanner(options.filename) : null
+    this.#checkpointer = !onFile || tuning.checkpointIntervalMs === 0
       ? null
       : new Checkpointer({ filename: options.filename, intervalMs: tuning.checkpointIntervalMs }, (running) => {
         if (this.#db.open) this.#db.pragma(`wal_autocheckpoint = ${running ? tuning.walBackstopPages : tuning.walAutocheckpointPages}`)
