@@ -10,7 +10,10 @@
  *    and wrk, service and baseline alternating, 50 connections, unique ids from ~1,000 senders.
  *    After each service round: waits for the indexer to catch up, then checks rows added = 2xx = created.
  * 5. One more autocannon round while a dashboard repeats the slowest search (a common word with since).
- * 6. Restarts the service on the grown file and times start → ready.
+ * 6. With --breakdown: the same wrk round against the service in configurations that each leave a cost
+ *    out (the access-log line, the database file), each beside a baseline round, to show where the CPU
+ *    per delivery goes. Not the default configuration, so never the headline figure.
+ * 7. Restarts the service on the grown file and times start → ready.
  * Prints one table and writes bench-results/bench-<time>.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -32,7 +35,8 @@ const { values } = parseArgs({
     seconds: { type: 'string' },
     rounds: { type: 'string' },
     runs: { type: 'string' },
-    'skip-reads': { type: 'boolean', default: false }
+    'skip-reads': { type: 'boolean', default: false },
+    breakdown: { type: 'boolean', default: false }
   }
 })
 const quick = values.quick
@@ -267,6 +271,46 @@ async function ingestDuringSearches (url: string, since: string): Promise<During
   return { load: result, searches: times.length, searchP50: times.length === 0 ? Number.NaN : percentile(times, 0.5), non200 }
 }
 
+/**
+ * --breakdown: service configurations that each leave one cost of a delivery out. The in-memory
+ * database keeps the same SQL, group commit and indexer, without a file, a WAL or an fsync.
+ */
+const BREAKDOWN: ReadonlyArray<[string, Record<string, string>]> = [
+  ['default (as in the rounds above)', {}],
+  ['no access-log line (LOG_LEVEL=warn)', { LOG_LEVEL: 'warn' }],
+  ['empty in-memory database (DATABASE_URL=sqlite::memory:)', { DATABASE_URL: 'sqlite::memory:' }],
+  ['empty in-memory database and no access-log line', { DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'warn' }]
+]
+
+interface BreakdownRow {
+  name: string
+  service: LoadSummary
+  baseline: LoadSummary
+  serviceCpuSeconds: number
+  baselineCpuSeconds: number
+}
+
+/** Runs one configuration: a fresh process on the grown file, a warm-up, then a wrk round beside a baseline one. */
+async function breakdownRow (name: string, command: string[], env: Record<string, string>, logFile: string, baseline: Server, index: number): Promise<BreakdownRow> {
+  const server = await startServer(command, env, logFile, '/health/ready')
+  try {
+    await load(server.url, 'wrk', `x${index}w-`, 2)
+    await quiet(server.pid)
+    const measure = async (target: Server, prefix: string) => {
+      const cpuStart = cpuSeconds(target.pid)
+      const result = await load(target.url, 'wrk', prefix)
+      return { result, cpu: cpuSeconds(target.pid) - cpuStart }
+    }
+    const first = index % 2 === 0 ? await measure(server, `x${index}-`) : await measure(baseline, `xb${index}-`)
+    const second = index % 2 === 0 ? await measure(baseline, `xb${index}-`) : await measure(server, `x${index}-`)
+    const [measured, base] = index % 2 === 0 ? [first, second] : [second, first]
+    log(`breakdown ${name}: ${measured.result.rps.toFixed(0)} req/s, baseline ${base.result.rps.toFixed(0)} req/s`)
+    return { name, service: measured.result, baseline: base.result, serviceCpuSeconds: measured.cpu, baselineCpuSeconds: base.cpu }
+  } finally {
+    await stop(server)
+  }
+}
+
 interface Round {
   tool: string
   service: LoadSummary
@@ -386,6 +430,14 @@ async function main (): Promise<void> {
   const peakRss = rssMb(service.pid, 'VmHWM')
   const finalRows = (await json(`${service.url}/stats`)).total_messages as number
   await stop(service)
+
+  const breakdown: BreakdownRow[] = []
+  if (values.breakdown) {
+    log('breakdown')
+    for (const [index, [name, env]] of BREAKDOWN.entries()) {
+      breakdown.push(await breakdownRow(name, serviceCommand, { ...serviceEnv, ...env }, join(dir, 'breakdown.log'), baseline, index))
+    }
+  }
   await stop(baseline)
 
   log('start → ready on the grown file')
@@ -396,7 +448,7 @@ async function main (): Promise<void> {
     await stop(service)
   }
 
-  const report = { when: new Date().toISOString(), machine: machine(), rows: ROWS, seconds: SECONDS, rounds, duringSearches, reads, rssAfterReads, peakRss, finalRows, restarts }
+  const report = { when: new Date().toISOString(), machine: machine(), rows: ROWS, seconds: SECONDS, rounds, duringSearches, breakdown, reads, rssAfterReads, peakRss, finalRows, restarts }
   writeFileSync(join(OUT, `bench-${report.when.replace(/[:.]/g, '-')}.json`), JSON.stringify(report, null, 2))
   process.stdout.write(table(report) + '\n')
 }
@@ -406,9 +458,11 @@ function machine (): string {
   return `${cpu}, ${availableParallelism()} cores, Node ${process.version}${PINNED ? ', server on core 0, load on core 1' : ', unpinned (one core)'}`
 }
 
+const cpuPerRequest = (seconds: number, summary: LoadSummary) => (seconds * 1e6 / summary.sent).toFixed(1)
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-function table (report: { rounds: Round[], duringSearches: DuringSearches, reads: Record<string, Timing>, peakRss: number, rssAfterReads: number, finalRows: number, restarts: number[], machine: string }): string {
+function table (report: { rounds: Round[], duringSearches: DuringSearches, breakdown: BreakdownRow[], reads: Record<string, Timing>, peakRss: number, rssAfterReads: number, finalRows: number, restarts: number[], machine: string }): string {
   const lines: string[] = []
   const row = (...cells: string[]) => lines.push(`| ${cells.join(' | ')} |`)
   lines.push(`hookvault bench: ${ROWS} seeded rows, ${ROUNDS} round(s) × ${SECONDS} s per tool, 50 connections; ${report.machine}`, '')
@@ -419,7 +473,6 @@ function table (report: { rounds: Round[], duringSearches: DuringSearches, reads
     // The server counts every 200 it sent; the client stops counting at the deadline, with up to one
     // request per connection still in flight, so its 2xx may trail by at most the connection count.
     const consistent = r.rowsAdded === r.created && r.created - r.service.ok >= 0 && r.created - r.service.ok <= 50 ? 'yes' : 'NO'
-    const cpuPerRequest = (seconds: number, summary: LoadSummary) => (seconds * 1e6 / summary.sent).toFixed(1)
     row(r.tool, r.service.rps.toFixed(0), `${r.service.p50} / ${r.service.p99}`, r.baseline.rps.toFixed(0), r.ratio.toFixed(3),
       `${cpuPerRequest(r.serviceCpuSeconds, r.service)} / ${cpuPerRequest(r.baselineCpuSeconds, r.baseline)}`,
       String(r.service.non2xx + r.service.errors), `${consistent} (${r.rowsAdded} = ${r.created})`, String(r.service.ok),
@@ -440,6 +493,17 @@ function table (report: { rounds: Round[], duringSearches: DuringSearches, reads
   lines.push('', `ingest while a dashboard repeats ?q=the&since= (autocannon, ${SECONDS} s): ${busy.rps.toFixed(0)} req/s, ` +
     `p50 / p99 ${busy.p50} / ${busy.p99} ms, non-2xx ${busy.non2xx + busy.errors}; ${searches} searches answered ` +
     `(client p50 ${searchP50.toFixed(0)} ms)${non200 === 0 ? '' : `, ${non200} not 200`}`)
+  if (report.breakdown.length > 0) {
+    lines.push('', `where the CPU per delivery goes (--breakdown): one wrk round of ${SECONDS} s per configuration, each beside a baseline round:`, '')
+    row('service configuration', 'req/s', 'p50 / p99 ms', 'baseline req/s', 'ratio', 'CPU µs/req service / baseline', 'ratio by CPU', 'non-2xx')
+    row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:')
+    for (const b of report.breakdown) {
+      const cpuRatio = (b.baselineCpuSeconds / b.baseline.sent) / (b.serviceCpuSeconds / b.service.sent)
+      row(b.name, b.service.rps.toFixed(0), `${b.service.p50} / ${b.service.p99}`, b.baseline.rps.toFixed(0), (b.service.rps / b.baseline.rps).toFixed(3),
+        `${cpuPerRequest(b.serviceCpuSeconds, b.service)} / ${cpuPerRequest(b.baselineCpuSeconds, b.baseline)}`, cpuRatio.toFixed(3),
+        String(b.service.non2xx + b.service.errors))
+    }
+  }
   lines.push('', `reads at ${ROWS} rows, ms: client-side (fetch over keep-alive, load generator idle) and server-side (latency_ms of the same requests' log lines):`, '')
   row('query', 'client p50', 'client p99', 'server p50', 'server p99', 'first (client)', 'runs', 'total')
   row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:')

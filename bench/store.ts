@@ -7,12 +7,15 @@
  * `--slices N` then times N indexer slices of 400 rows (one transaction each, as the service runs them
  * when the backlog passes maxTail) over the rows the batches left unindexed. `--checkpoint-thread off`
  * runs both parts without the checkpoint thread (src/store/sqlite/checkpointer.ts), as before it existed:
- * SQLite then checkpoints inside the commits.
+ * SQLite then checkpoints inside the commits. `--ids random` gives each delivery a random UUID instead of
+ * the load generator's counter (`<prefix><n>`, whose inserts land side by side in the primary-key index):
+ * what providers with random ids cost.
  *
- *   node --import tsx bench/store.ts [--rows 1000000] [--batch 33] [--batches 3000] [--slices 60] [--checkpoint-thread on|off]
+ *   node --import tsx bench/store.ts [--rows 1000000] [--batch 33] [--batches 3000] [--slices 60] [--checkpoint-thread on|off] [--ids sequential|random]
  *
  * Needs bench-results/seed-<rows>.db (npm run bench creates it, or npm run seed). Prints one JSON line.
  */
+import { randomUUID } from 'node:crypto'
 import { copyFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -26,7 +29,8 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '33' },
     batches: { type: 'string', default: '3000' },
     slices: { type: 'string', default: '0' },
-    'checkpoint-thread': { type: 'string', default: 'on' }
+    'checkpoint-thread': { type: 'string', default: 'on' },
+    ids: { type: 'string', default: 'sequential' }
   }
 })
 const SLICE_ROWS = 400
@@ -41,7 +45,12 @@ const checkpointThread = values['checkpoint-thread'] !== 'off'
 const store = new SqliteStore({ filename: file, indexing: { auto: false }, tuning: checkpointThread ? {} : { checkpointIntervalMs: 0 } })
 const rnd = random(3)
 let n = 0
-const oneBatch = () => Promise.all(Array.from({ length: batch }, () => store.save(delivery(rnd, 'store-bench-', n++, Date.now(), 1))))
+const randomIds = values.ids === 'random'
+const next = () => {
+  const message = delivery(rnd, 'store-bench-', n++, Date.now(), 1)
+  return randomIds ? { ...message, message_id: randomUUID() } : message
+}
+const oneBatch = () => Promise.all(Array.from({ length: batch }, () => store.save(next())))
 
 for (let i = 0; i < 100; i++) await oneBatch() // warm-up: JIT, page cache
 const started = performance.now()
@@ -72,5 +81,6 @@ process.stdout.write(JSON.stringify({
   wall_us_per_row: +(wallMs * 1000 / batch).toFixed(1),
   cpu_us_per_row: +(cpuMs * 1000 / batch).toFixed(1),
   checkpoint_thread: checkpointThread,
+  ids: randomIds ? 'random' : 'sequential',
   ...(sliceMs.length > 0 ? { slices: sliceMs.length, slice_rows: SLICE_ROWS, slice_ms_p50: percentile(0.5), slice_ms_p90: percentile(0.9), slice_ms_max: percentile(1) } : {})
 }) + '\n')
