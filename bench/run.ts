@@ -282,12 +282,37 @@ const BREAKDOWN: ReadonlyArray<[string, Record<string, string>]> = [
   ['empty in-memory database and no access-log line', { DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'warn' }]
 ]
 
-interface BreakdownRow {
-  name: string
+/** A service round beside a baseline round: both load results, and the CPU each server used. */
+interface Pair {
   service: LoadSummary
   baseline: LoadSummary
   serviceCpuSeconds: number
   baselineCpuSeconds: number
+}
+
+/** The baseline's CPU per request over the service's (plus `extraServiceCpu`): the ratio were the server's core the only limit. */
+const cpuRatio = (p: Pair, extraServiceCpu = 0) =>
+  (p.baselineCpuSeconds / p.baseline.sent) / ((p.serviceCpuSeconds + extraServiceCpu) / p.service.sent)
+
+/** One load round against one server, and the CPU that server used meanwhile. */
+async function measuredLoad (target: Server, tool: string, prefix: string): Promise<{ result: LoadSummary, cpu: number }> {
+  const cpuStart = cpuSeconds(target.pid)
+  const result = await load(target.url, tool, prefix)
+  return { result, cpu: cpuSeconds(target.pid) - cpuStart }
+}
+
+/** The service's round and the baseline's, in the order `serviceFirst` says: alternated, drift in the machine's speed favours neither. */
+async function inTurn<S, B> (serviceFirst: boolean, service: () => Promise<S>, baseline: () => Promise<B>): Promise<[S, B]> {
+  if (serviceFirst) {
+    const first = await service()
+    return [first, await baseline()]
+  }
+  const first = await baseline()
+  return [await service(), first]
+}
+
+interface BreakdownRow extends Pair {
+  name: string
 }
 
 /** Runs one configuration: a fresh process on the grown file, a warm-up, then a wrk round beside a baseline one. */
@@ -296,14 +321,8 @@ async function breakdownRow (name: string, command: string[], env: Record<string
   try {
     await load(server.url, 'wrk', `x${index}w-`, 2)
     await quiet(server.pid)
-    const measure = async (target: Server, prefix: string) => {
-      const cpuStart = cpuSeconds(target.pid)
-      const result = await load(target.url, 'wrk', prefix)
-      return { result, cpu: cpuSeconds(target.pid) - cpuStart }
-    }
-    const first = index % 2 === 0 ? await measure(server, `x${index}-`) : await measure(baseline, `xb${index}-`)
-    const second = index % 2 === 0 ? await measure(baseline, `xb${index}-`) : await measure(server, `x${index}-`)
-    const [measured, base] = index % 2 === 0 ? [first, second] : [second, first]
+    const [measured, base] = await inTurn(index % 2 === 0,
+      () => measuredLoad(server, 'wrk', `x${index}-`), () => measuredLoad(baseline, 'wrk', `xb${index}-`))
     log(`breakdown ${name}: ${measured.result.rps.toFixed(0)} req/s, baseline ${base.result.rps.toFixed(0)} req/s`)
     return { name, service: measured.result, baseline: base.result, serviceCpuSeconds: measured.cpu, baselineCpuSeconds: base.cpu }
   } finally {
@@ -311,17 +330,13 @@ async function breakdownRow (name: string, command: string[], env: Record<string
   }
 }
 
-interface Round {
+interface Round extends Pair {
   tool: string
-  service: LoadSummary
-  baseline: LoadSummary
   ratio: number
   rowsAdded: number
   created: number
   catchUpSeconds: number
   catchUpCpuSeconds: number
-  serviceCpuSeconds: number
-  baselineCpuSeconds: number
   peakRssMb: number
 }
 
@@ -379,27 +394,12 @@ async function main (): Promise<void> {
       const sampler = setInterval(() => { peakRssMb = Math.max(peakRssMb, rssMb(service.pid)) }, 200)
       // The service's indexer catches up right after its round, before the baseline runs on the same core.
       const serviceRound = async () => {
-        const cpuStart = cpuSeconds(service.pid)
-        const result = await load(service.url, tool, `r${r}${tool[0]}-`)
+        const measured = await measuredLoad(service, tool, `r${r}${tool[0]}-`)
         const cpuAtEnd = cpuSeconds(service.pid)
         const catchUpSeconds = await quiet(service.pid)
-        return { result, cpu: cpuAtEnd - cpuStart, catchUpSeconds, catchUpCpu: cpuSeconds(service.pid) - cpuAtEnd }
+        return { ...measured, catchUpSeconds, catchUpCpu: cpuSeconds(service.pid) - cpuAtEnd }
       }
-      // Alternate which server goes first, so drift in the machine's speed does not favour one.
-      const baselineRound = async () => {
-        const cpuStart = cpuSeconds(baseline.pid)
-        const result = await load(baseline.url, tool, `b${r}-`)
-        return { result, cpu: cpuSeconds(baseline.pid) - cpuStart }
-      }
-      let measured: Awaited<ReturnType<typeof serviceRound>>
-      let base: Awaited<ReturnType<typeof baselineRound>>
-      if (r % 2 === 0) {
-        measured = await serviceRound()
-        base = await baselineRound()
-      } else {
-        base = await baselineRound()
-        measured = await serviceRound()
-      }
+      const [measured, base] = await inTurn(r % 2 === 0, serviceRound, () => measuredLoad(baseline, tool, `b${r}-`))
       const baselineResult = base.result
       clearInterval(sampler)
       const serviceResult = measured.result
@@ -482,11 +482,10 @@ function table (report: { rounds: Round[], duringSearches: DuringSearches, break
   for (const tool of ['autocannon', 'wrk']) {
     const rounds = report.rounds.filter((r) => r.tool === tool)
     if (rounds.length === 0) continue
-    // CPU per request on the server's core: what the ratio would be were that core the only limit,
-    // and the same with the indexing each round left behind (the sustained rate).
-    const cpuRatio = median(rounds.map((r) => (r.baselineCpuSeconds / r.baseline.sent) / (r.serviceCpuSeconds / r.service.sent)))
-    const sustained = median(rounds.map((r) => (r.baselineCpuSeconds / r.baseline.sent) / ((r.serviceCpuSeconds + r.catchUpCpuSeconds) / r.service.sent)))
-    lines.push(`${tool}: median ratio ${median(rounds.map((r) => r.ratio)).toFixed(3)}; by CPU per request ${cpuRatio.toFixed(3)}, ` +
+    // By CPU per request, and the same with the indexing each round left behind (the sustained rate).
+    const byCpu = median(rounds.map((r) => cpuRatio(r)))
+    const sustained = median(rounds.map((r) => cpuRatio(r, r.catchUpCpuSeconds)))
+    lines.push(`${tool}: median ratio ${median(rounds.map((r) => r.ratio)).toFixed(3)}; by CPU per request ${byCpu.toFixed(3)}, ` +
       `including the deferred indexing ${sustained.toFixed(3)}`)
   }
   const { load: busy, searches, searchP50, non200 } = report.duringSearches
@@ -498,9 +497,8 @@ function table (report: { rounds: Round[], duringSearches: DuringSearches, break
     row('service configuration', 'req/s', 'p50 / p99 ms', 'baseline req/s', 'ratio', 'CPU µs/req service / baseline', 'ratio by CPU', 'non-2xx')
     row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:')
     for (const b of report.breakdown) {
-      const cpuRatio = (b.baselineCpuSeconds / b.baseline.sent) / (b.serviceCpuSeconds / b.service.sent)
       row(b.name, b.service.rps.toFixed(0), `${b.service.p50} / ${b.service.p99}`, b.baseline.rps.toFixed(0), (b.service.rps / b.baseline.rps).toFixed(3),
-        `${cpuPerRequest(b.serviceCpuSeconds, b.service)} / ${cpuPerRequest(b.baselineCpuSeconds, b.baseline)}`, cpuRatio.toFixed(3),
+        `${cpuPerRequest(b.serviceCpuSeconds, b.service)} / ${cpuPerRequest(b.baselineCpuSeconds, b.baseline)}`, cpuRatio(b).toFixed(3),
         String(b.service.non2xx + b.service.errors))
     }
   }

@@ -4,8 +4,8 @@
  * indexer off. Wall time minus CPU time per batch is, near enough, the time the event loop sits
  * blocked in the commit's fsync.
  *
- * `--slices N` then times N indexer slices of 400 rows (one transaction each, as the service runs them
- * when the backlog passes maxTail) over the rows the batches left unindexed. `--checkpoint-thread off`
+ * `--slices N` then times N indexer slices of the service's size (sliceRows, 400: one transaction each,
+ * as it runs them when the backlog passes maxTail) over the rows the batches left unindexed. `--checkpoint-thread off`
  * runs both parts without the checkpoint thread (src/store/sqlite/checkpointer.ts), as before it existed:
  * SQLite then checkpoints inside the commits. `--ids random` gives each delivery a random UUID instead of
  * the load generator's counter (`<prefix><n>`, whose inserts land side by side in the primary-key index):
@@ -20,7 +20,7 @@ import { copyFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { random } from '../scripts/random.ts'
-import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts'
+import { INDEXING_DEFAULTS, SqliteStore } from '../src/store/sqlite/sqlite-store.ts'
 import { delivery } from './data.ts'
 
 const { values } = parseArgs({
@@ -33,7 +33,7 @@ const { values } = parseArgs({
     ids: { type: 'string', default: 'sequential' }
   }
 })
-const SLICE_ROWS = 400
+const SLICE_ROWS = INDEXING_DEFAULTS.sliceRows
 const [batch, batches] = [Number(values.batch), Number(values.batches)]
 const dir = new URL('../bench-results/', import.meta.url).pathname
 const file = join(dir, 'store-bench.db')

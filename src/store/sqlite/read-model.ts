@@ -8,6 +8,7 @@ import type { MessageFilter, MessagesListing } from '../port.ts'
 import type { Indexer } from './indexer.ts'
 import type { Params, Scanner } from './scanner.ts'
 import { codePoints, isIndexable, phrase, prefixUpperBound } from './search-text.ts'
+import { statementCache } from './statement-cache.ts'
 
 /** From this offset on, an unfiltered page seeks through the time buckets instead of stepping row by row. */
 const DEEP_OFFSET = 1000
@@ -61,24 +62,13 @@ const ORDER = 'ORDER BY ts_key, message_id LIMIT @limit OFFSET @offset'
  * and the tables they read always agree; the exception, scans (see list()), read `messages` alone.
  */
 export class ReadModel {
-  readonly #db: Database.Database
+  readonly #prepare: (sql: string) => Statement
   readonly #indexer: Indexer
-  readonly #statements = new Map<string, Statement>()
   readonly #searchCounts = new Map<string, SearchCount>()
 
   constructor (db: Database.Database, indexer: Indexer) {
-    this.#db = db
+    this.#prepare = statementCache(db)
     this.#indexer = indexer
-  }
-
-  /** A statement prepared the first time its SQL is seen, reused afterwards. */
-  #prepare (sql: string): Statement {
-    let statement = this.#statements.get(sql)
-    if (statement === undefined) {
-      statement = this.#db.prepare(sql)
-      this.#statements.set(sql, statement)
-    }
-    return statement
   }
 
   #count (sql: string, params: Params): number {

@@ -1,9 +1,10 @@
 import { readlinkSync } from 'node:fs'
 import { setPriority } from 'node:os'
 import { parentPort, workerData } from 'node:worker_threads'
-import Database, { SqliteError, type Statement } from 'better-sqlite3'
+import Database, { SqliteError } from 'better-sqlite3'
 import type { ScanReply, ScanRequest } from './scanner.ts'
 import { registerFoldCase } from './search-text.ts'
+import { statementCache } from './statement-cache.ts'
 
 // The scan thread (scanner.ts): its own read-only connection to the store's file, for the reads that
 // must test rows one by one. WAL lets it read while the main connection commits.
@@ -23,13 +24,7 @@ const db = new Database(filename, { readonly: true, fileMustExist: true, timeout
 db.pragma('cache_size = -1024')
 registerFoldCase(db)
 
-// Prepared once per SQL text, as in read-model.ts: the plans are a small fixed set of shapes.
-const statements = new Map<string, Statement>()
-const prepare = (sql: string): Statement => {
-  let statement = statements.get(sql)
-  if (statement === undefined) statements.set(sql, statement = db.prepare(sql))
-  return statement
-}
+const prepare = statementCache(db)
 
 // Page and total in one read transaction: both see the same snapshot, so they agree with each other.
 const read = db.transaction((request: ScanRequest) => ({

@@ -60,7 +60,7 @@ export interface IndexingOptions {
   sliceRows?: number
 }
 
-const INDEXING_DEFAULTS: Required<IndexingOptions> = { auto: true, idleMs: 25, maxTail: 50_000, sliceRows: 400 }
+export const INDEXING_DEFAULTS: Required<IndexingOptions> = { auto: true, idleMs: 25, maxTail: 50_000, sliceRows: 400 }
 
 /** After a failed indexer transaction (disk full, lock), wait this long before trying again. */
 const INDEXER_RETRY_MS = 1000
