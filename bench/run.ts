@@ -11,8 +11,8 @@
  *    After each service round: waits for the indexer to catch up, then checks rows added = 2xx = created.
  * 5. One more autocannon round while a dashboard repeats the slowest search (a common word with since).
  * 6. With --breakdown: the same wrk round against the service in configurations that each leave a cost
- *    out (the access-log line, the database file), each beside a baseline round, to show where the CPU
- *    per delivery goes. Not the default configuration, so never the headline figure.
+ *    out (the access-log line, the database file), and against the durable floor (bench/floor.ts), each
+ *    beside a baseline round, to show where the CPU per delivery goes. Never the headline figure.
  * 7. Restarts the service on the grown file and times start → ready.
  * Prints one table and writes bench-results/bench-<time>.json.
  */
@@ -273,13 +273,15 @@ async function ingestDuringSearches (url: string, since: string): Promise<During
 
 /**
  * --breakdown: service configurations that each leave one cost of a delivery out. The in-memory
- * database keeps the same SQL, group commit and indexer, without a file, a WAL or an fsync.
+ * database keeps the same SQL, group commit and indexer, without a file, a WAL or an fsync. The last row
+ * is not the service: bench/floor.ts, the least any server must do per durable delivery on this stack.
  */
-const BREAKDOWN: ReadonlyArray<[string, Record<string, string>]> = [
-  ['default (as in the rounds above)', {}],
-  ['no access-log line (LOG_LEVEL=warn)', { LOG_LEVEL: 'warn' }],
-  ['empty in-memory database (DATABASE_URL=sqlite::memory:)', { DATABASE_URL: 'sqlite::memory:' }],
-  ['empty in-memory database and no access-log line', { DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'warn' }]
+const BREAKDOWN: ReadonlyArray<{ name: string, env: Record<string, string>, floor?: true }> = [
+  { name: 'default (as in the rounds above)', env: {} },
+  { name: 'no access-log line (LOG_LEVEL=warn)', env: { LOG_LEVEL: 'warn' } },
+  { name: 'empty in-memory database (DATABASE_URL=sqlite::memory:)', env: { DATABASE_URL: 'sqlite::memory:' } },
+  { name: 'empty in-memory database and no access-log line', env: { DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'warn' } },
+  { name: 'durable floor (bench/floor.ts): signature, JSON.parse, group-committed INSERT, same file, nothing else', env: {}, floor: true }
 ]
 
 /** A service round beside a baseline round: both load results, and the CPU each server used. */
@@ -313,18 +315,27 @@ async function inTurn<S, B> (serviceFirst: boolean, service: () => Promise<S>, b
 
 interface BreakdownRow extends Pair {
   name: string
+  tool: string
 }
 
-/** Runs one configuration: a fresh process on the grown file, a warm-up, then a wrk round beside a baseline one. */
-async function breakdownRow (name: string, command: string[], env: Record<string, string>, logFile: string, baseline: Server, index: number): Promise<BreakdownRow> {
+/**
+ * Runs one configuration: a fresh process on the grown file, a warm-up, then an autocannon round and a
+ * wrk round, each beside a baseline round (the order alternates, as in the rounds).
+ */
+async function breakdownRows (name: string, command: string[], env: Record<string, string>, logFile: string, baseline: Server, index: number): Promise<BreakdownRow[]> {
   const server = await startServer(command, env, logFile, '/health/ready')
   try {
     await load(server.url, 'wrk', `x${index}w-`, 2)
     await quiet(server.pid)
-    const [measured, base] = await inTurn(index % 2 === 0,
-      () => measuredLoad(server, 'wrk', `x${index}-`), () => measuredLoad(baseline, 'wrk', `xb${index}-`))
-    log(`breakdown ${name}: ${measured.result.rps.toFixed(0)} req/s, baseline ${base.result.rps.toFixed(0)} req/s`)
-    return { name, service: measured.result, baseline: base.result, serviceCpuSeconds: measured.cpu, baselineCpuSeconds: base.cpu }
+    const rows: BreakdownRow[] = []
+    for (const [t, tool] of ['autocannon', 'wrk'].entries()) {
+      const [measured, base] = await inTurn((index + t) % 2 === 0,
+        () => measuredLoad(server, tool, `x${index}${tool[0]}-`), () => measuredLoad(baseline, tool, `xb${index}${tool[0]}-`))
+      await quiet(server.pid)
+      log(`breakdown ${name}, ${tool}: ${measured.result.rps.toFixed(0)} req/s, baseline ${base.result.rps.toFixed(0)} req/s`)
+      rows.push({ name, tool, service: measured.result, baseline: base.result, serviceCpuSeconds: measured.cpu, baselineCpuSeconds: base.cpu })
+    }
+    return rows
   } finally {
     await stop(server)
   }
@@ -434,8 +445,14 @@ async function main (): Promise<void> {
   const breakdown: BreakdownRow[] = []
   if (values.breakdown) {
     log('breakdown')
-    for (const [index, [name, env]] of BREAKDOWN.entries()) {
-      breakdown.push(await breakdownRow(name, serviceCommand, { ...serviceEnv, ...env }, join(dir, 'breakdown.log'), baseline, index))
+    // The floor writes to its own copy of the grown file: its rows are never indexed, and the restarts
+    // below must not find them as a backlog.
+    const floorFile = join(dir, 'floor.db')
+    copyFileSync(dbFile, floorFile)
+    const floor = { command: pinned(SERVER_CORE, [process.execPath, '--import', 'tsx', 'bench/floor.ts']), env: { DATABASE_URL: `sqlite:///${floorFile}` } }
+    for (const [index, config] of BREAKDOWN.entries()) {
+      const [command, env] = config.floor ? [floor.command, floor.env] : [serviceCommand, config.env]
+      breakdown.push(...await breakdownRows(config.name, command, { ...serviceEnv, ...env }, join(dir, 'breakdown.log'), baseline, index))
     }
   }
   await stop(baseline)
@@ -493,11 +510,11 @@ function table (report: { rounds: Round[], duringSearches: DuringSearches, break
     `p50 / p99 ${busy.p50} / ${busy.p99} ms, non-2xx ${busy.non2xx + busy.errors}; ${searches} searches answered ` +
     `(client p50 ${searchP50.toFixed(0)} ms)${non200 === 0 ? '' : `, ${non200} not 200`}`)
   if (report.breakdown.length > 0) {
-    lines.push('', `where the CPU per delivery goes (--breakdown): one wrk round of ${SECONDS} s per configuration, each beside a baseline round:`, '')
-    row('service configuration', 'req/s', 'p50 / p99 ms', 'baseline req/s', 'ratio', 'CPU µs/req service / baseline', 'ratio by CPU', 'non-2xx')
-    row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:')
+    lines.push('', `where the CPU per delivery goes (--breakdown): per configuration one round of ${SECONDS} s per tool, each beside a baseline round:`, '')
+    row('service configuration', 'tool', 'req/s', 'p50 / p99 ms', 'baseline req/s', 'ratio', 'CPU µs/req service / baseline', 'ratio by CPU', 'non-2xx')
+    row('---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:')
     for (const b of report.breakdown) {
-      row(b.name, b.service.rps.toFixed(0), `${b.service.p50} / ${b.service.p99}`, b.baseline.rps.toFixed(0), (b.service.rps / b.baseline.rps).toFixed(3),
+      row(b.name, b.tool, b.service.rps.toFixed(0), `${b.service.p50} / ${b.service.p99}`, b.baseline.rps.toFixed(0), (b.service.rps / b.baseline.rps).toFixed(3),
         `${cpuPerRequest(b.serviceCpuSeconds, b.service)} / ${cpuPerRequest(b.baselineCpuSeconds, b.baseline)}`, cpuRatio(b).toFixed(3),
         String(b.service.non2xx + b.service.errors))
     }
