@@ -281,7 +281,7 @@ const BREAKDOWN: ReadonlyArray<{ name: string, env: Record<string, string>, floo
   { name: 'no access-log line (LOG_LEVEL=warn)', env: { LOG_LEVEL: 'warn' } },
   { name: 'empty in-memory database (DATABASE_URL=sqlite::memory:)', env: { DATABASE_URL: 'sqlite::memory:' } },
   { name: 'empty in-memory database and no access-log line', env: { DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'warn' } },
-  { name: 'durable floor (bench/floor.ts): signature, JSON.parse, group-committed INSERT, same file, nothing else', env: {}, floor: true }
+  { name: 'durable floor (bench/floor.ts): signature, JSON.parse, the store\'s save with no read models, nothing else', env: {}, floor: true }
 ]
 
 /** A service round beside a baseline round: both load results, and the CPU each server used. */

@@ -41,7 +41,7 @@ export interface TuningOptions {
   cacheSizeKiB?: number
 }
 
-export const TUNING_DEFAULTS: Required<TuningOptions> = {
+const TUNING_DEFAULTS: Required<TuningOptions> = {
   walAutocheckpointPages: 1000,
   walBackstopPages: 10_000,
   checkpointIntervalMs: 100,
@@ -61,12 +61,6 @@ export interface IndexingOptions {
 }
 
 export const INDEXING_DEFAULTS: Required<IndexingOptions> = { auto: true, idleMs: 25, maxTail: 50_000, sliceRows: 400 }
-
-/** The acknowledgement path's one statement: first write wins. Positional, in this column order. */
-export const INSERT_MESSAGE = `
-  INSERT INTO messages (message_id, from_msisdn, to_msisdn, ts, text, created_at, ts_key)
-  VALUES (?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (message_id) DO NOTHING`
 
 /** After a failed indexer transaction (disk full, lock), wait this long before trying again. */
 const INDEXER_RETRY_MS = 1000
@@ -115,7 +109,10 @@ export class SqliteStore implements MessageStore {
     migrate(this.#db)
     options.guard?.opened(this.#db)
 
-    this.#insert = this.#db.prepare(INSERT_MESSAGE)
+    this.#insert = this.#db.prepare(`
+      INSERT INTO messages (message_id, from_msisdn, to_msisdn, ts, text, created_at, ts_key)
+      VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (message_id) DO NOTHING`)
     const commitBatch = this.#db.transaction((messages: Message[]): SaveOutcome[] => {
       const createdAt = new Date().toISOString()
       return messages.map((m) => {
