@@ -10,9 +10,10 @@
  *    and wrk, service and baseline alternating, 50 connections, unique ids from ~1,000 senders.
  *    After each service round: waits for the indexer to catch up, then checks rows added = 2xx = created.
  * 5. One more autocannon round while a dashboard repeats the slowest search (a common word with since).
- * 6. With --breakdown: the same wrk round against the service in configurations that each leave a cost
- *    out (the access-log line, the database file), and against the durable floor (bench/floor.ts), each
- *    beside a baseline round, to show where the CPU per delivery goes. Never the headline figure.
+ * 6. With --breakdown: an autocannon and a wrk round, each beside a baseline round, against the service
+ *    in configurations that each leave a cost out (the access-log line, the database file) or cap the
+ *    young generation, and against the durable floor (bench/floor.ts), to show where the CPU and memory
+ *    per delivery go. Never the headline figure.
  * 7. Restarts the service on the grown file and times start → ready.
  * Prints one table and writes bench-results/bench-<time>.json.
  */
@@ -23,6 +24,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { buildServer } from '../scripts/build.ts'
 import { sender, RARE_WORD } from './data.ts'
+import { percentile } from './percentile.ts'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const OUT = join(ROOT, 'bench-results')
@@ -125,8 +127,6 @@ async function createdCount (url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text()
   return Number(/^webhook_requests_total\{result="created"\} (\d+)/m.exec(text)?.[1] ?? 0)
 }
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!
 
 interface Timing {
   p50: number
@@ -272,7 +272,7 @@ async function ingestDuringSearches (url: string, since: string): Promise<During
 }
 
 /**
- * --breakdown: service configurations that each leave one cost of a delivery out. The in-memory
+ * --breakdown: service configurations that each leave one cost of a delivery out, and one memory knob. The in-memory
  * database keeps the same SQL, group commit and indexer, without a file, a WAL or an fsync. The last row
  * is not the service: bench/floor.ts, the least any server must do per durable delivery on this stack.
  */
@@ -281,6 +281,8 @@ const BREAKDOWN: ReadonlyArray<{ name: string, env: Record<string, string>, floo
   { name: 'no access-log line (LOG_LEVEL=warn)', env: { LOG_LEVEL: 'warn' } },
   { name: 'empty in-memory database (DATABASE_URL=sqlite::memory:)', env: { DATABASE_URL: 'sqlite::memory:' } },
   { name: 'empty in-memory database and no access-log line', env: { DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'warn' } },
+  // Not a cost left out: the memory knob README → Performance offers operators, priced in CPU and RSS.
+  { name: 'young generation capped (NODE_OPTIONS=--max-semi-space-size=8)', env: { NODE_OPTIONS: '--max-semi-space-size=8' } },
   { name: 'durable floor (bench/floor.ts): signature, JSON.parse, the store\'s save with no read models, nothing else', env: {}, floor: true }
 ]
 
@@ -316,6 +318,8 @@ async function inTurn<S, B> (serviceFirst: boolean, service: () => Promise<S>, b
 interface BreakdownRow extends Pair {
   name: string
   tool: string
+  /** The process's peak RSS (VmHWM) after both of its rounds. */
+  peakRssMb: number
 }
 
 /**
@@ -325,17 +329,19 @@ interface BreakdownRow extends Pair {
 async function breakdownRows (name: string, command: string[], env: Record<string, string>, logFile: string, baseline: Server, index: number): Promise<BreakdownRow[]> {
   const server = await startServer(command, env, logFile, '/health/ready')
   try {
-    await load(server.url, 'wrk', `x${index}w-`, 2)
+    // Its own id prefix: the rounds' prefixes below (`x<index>a-`, `x<index>w-`) must send only new ids.
+    await load(server.url, 'wrk', `x${index}warm-`, 2)
     await quiet(server.pid)
-    const rows: BreakdownRow[] = []
+    const rounds: Array<Pair & { tool: string }> = []
     for (const [t, tool] of ['autocannon', 'wrk'].entries()) {
       const [measured, base] = await inTurn((index + t) % 2 === 0,
         () => measuredLoad(server, tool, `x${index}${tool[0]}-`), () => measuredLoad(baseline, tool, `xb${index}${tool[0]}-`))
       await quiet(server.pid)
       log(`breakdown ${name}, ${tool}: ${measured.result.rps.toFixed(0)} req/s, baseline ${base.result.rps.toFixed(0)} req/s`)
-      rows.push({ name, tool, service: measured.result, baseline: base.result, serviceCpuSeconds: measured.cpu, baselineCpuSeconds: base.cpu })
+      rounds.push({ tool, service: measured.result, baseline: base.result, serviceCpuSeconds: measured.cpu, baselineCpuSeconds: base.cpu })
     }
-    return rows
+    const peakRssMb = rssMb(server.pid, 'VmHWM')
+    return rounds.map((round) => ({ name, ...round, peakRssMb }))
   } finally {
     await stop(server)
   }
@@ -511,12 +517,12 @@ function table (report: { rounds: Round[], duringSearches: DuringSearches, break
     `(client p50 ${searchP50.toFixed(0)} ms)${non200 === 0 ? '' : `, ${non200} not 200`}`)
   if (report.breakdown.length > 0) {
     lines.push('', `where the CPU per delivery goes (--breakdown): per configuration one round of ${SECONDS} s per tool, each beside a baseline round:`, '')
-    row('service configuration', 'tool', 'req/s', 'p50 / p99 ms', 'baseline req/s', 'ratio', 'CPU µs/req service / baseline', 'ratio by CPU', 'non-2xx')
-    row('---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:')
+    row('service configuration', 'tool', 'req/s', 'p50 / p99 ms', 'baseline req/s', 'ratio', 'CPU µs/req service / baseline', 'ratio by CPU', 'non-2xx', 'peak RSS MB')
+    row('---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:')
     for (const b of report.breakdown) {
       row(b.name, b.tool, b.service.rps.toFixed(0), `${b.service.p50} / ${b.service.p99}`, b.baseline.rps.toFixed(0), (b.service.rps / b.baseline.rps).toFixed(3),
         `${cpuPerRequest(b.serviceCpuSeconds, b.service)} / ${cpuPerRequest(b.baselineCpuSeconds, b.baseline)}`, cpuRatio(b).toFixed(3),
-        String(b.service.non2xx + b.service.errors))
+        String(b.service.non2xx + b.service.errors), b.peakRssMb.toFixed(0))
     }
   }
   lines.push('', `reads at ${ROWS} rows, ms: client-side (fetch over keep-alive, load generator idle) and server-side (latency_ms of the same requests' log lines):`, '')

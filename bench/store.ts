@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util'
 import { random } from '../scripts/random.ts'
 import { INDEXING_DEFAULTS, SqliteStore } from '../src/store/sqlite/sqlite-store.ts'
 import { delivery } from './data.ts'
+import { percentile } from './percentile.ts'
 
 const { values } = parseArgs({
   options: {
@@ -67,7 +68,7 @@ for (let i = 0; i < Number(values.slices); i++) {
   sliceMs.push(performance.now() - sliceStarted)
 }
 sliceMs.sort((a, b) => a - b)
-const percentile = (p: number) => +(sliceMs[Math.min(sliceMs.length - 1, Math.floor(sliceMs.length * p))] ?? 0).toFixed(1)
+const sliceP = (p: number) => +percentile(sliceMs, p).toFixed(1)
 await store.close()
 removeCopy()
 
@@ -82,5 +83,5 @@ process.stdout.write(JSON.stringify({
   cpu_us_per_row: +(cpuMs * 1000 / batch).toFixed(1),
   checkpoint_thread: checkpointThread,
   ids: randomIds ? 'random' : 'sequential',
-  ...(sliceMs.length > 0 ? { slices: sliceMs.length, slice_rows: SLICE_ROWS, slice_ms_p50: percentile(0.5), slice_ms_p90: percentile(0.9), slice_ms_max: percentile(1) } : {})
+  ...(sliceMs.length > 0 ? { slices: sliceMs.length, slice_rows: SLICE_ROWS, slice_ms_p50: sliceP(0.5), slice_ms_p90: sliceP(0.9), slice_ms_max: sliceP(1) } : {})
 }) + '\n')
