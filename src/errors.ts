@@ -31,17 +31,3 @@ export class JsonSyntaxError extends Error {
     this.input = input
   }
 }
-
-/**
- * The store cannot take or answer a request right now (busy, full, read-only, gone). Callers get
- * 503 with Retry-After and may retry; nothing was acknowledged.
- */
-export class StoreUnavailableError extends Error {
-  readonly retryAfterSeconds: number
-
-  constructor (reason: string, options?: { cause?: unknown, retryAfterSeconds?: number }) {
-    super(reason, { cause: options?.cause })
-    this.name = 'StoreUnavailableError'
-    this.retryAfterSeconds = options?.retryAfterSeconds ?? 1
-  }
-}

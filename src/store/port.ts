@@ -35,6 +35,11 @@ export type StorageChecks = Omit<ReadinessChecks, 'shutdown'>
 export interface MessageStore {
   /** Resolves only once the message is committed durably (first write wins). */
   save (message: Message): Promise<SaveOutcome>
+  /**
+   * One delivery of several messages (a provider's batch) in one commit: all of them or none. Outcomes
+   * come in the order given; an id repeated within the batch is `duplicate` after its first.
+   */
+  saveAll (messages: readonly Message[]): Promise<SaveOutcome[]>
   list (filter: MessageFilter): Promise<MessagesListing>
   stats (): Promise<Stats>
   checks (): Promise<StorageChecks>

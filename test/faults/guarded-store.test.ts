@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readdirSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
-import { StoreUnavailableError } from '../../src/errors.ts'
+import { StoreUnavailableError } from '../../src/store/errors.ts'
 import { GuardedSqliteStore } from '../../src/store/sqlite/guarded-store.ts'
 import { tempDir } from '../helper.ts'
 

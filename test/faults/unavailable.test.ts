@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { SqliteError } from 'better-sqlite3'
-import { StoreUnavailableError } from '../../src/errors.ts'
+import { StoreUnavailableError } from '../../src/store/errors.ts'
 import { asUnavailable } from '../../src/store/sqlite/unavailable.ts'
 
 test('transient SQLite failures become 503s with a stable reason', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { parseDatabaseUrl } from '../../src/lib/database-url.ts'
-import { foldCase } from '../../src/lib/fold-case.ts'
+import { foldCase } from '../../src/store/fold-case.ts'
 import { isJsonMediaType } from '../../src/lib/media-type.ts'
 import { requestIdFrom } from '../../src/lib/request-id.ts'
 import { normalizeSender } from '../../src/lib/sender.ts'

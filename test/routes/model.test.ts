@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { foldCase } from '../../src/lib/fold-case.ts'
+import { foldCase } from '../../src/store/fold-case.ts'
 import { instantKey } from '../../src/lib/timestamp.ts'
 import { random } from '../../scripts/random.ts'
 import { build, deliver, message } from '../helper.ts'

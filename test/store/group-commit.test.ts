@@ -3,8 +3,8 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import Database from 'better-sqlite3'
 import type { Message } from '../../schemas/messages.ts'
-import { StoreUnavailableError } from '../../src/errors.ts'
-import { GroupCommit } from '../../src/lib/group-commit.ts'
+import { StoreUnavailableError } from '../../src/store/errors.ts'
+import { GroupCommit } from '../../src/store/group-commit.ts'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import { tempDir } from '../helper.ts'
 
@@ -60,4 +60,14 @@ test('a batch that cannot commit (database locked) answers 503s and stores nothi
   assert.deepEqual(page.data.map((m) => m.message_id), ['before', 'x'])
   assert.equal(page.total, 2)
   assert.equal((await store.stats()).total_messages, 2)
+})
+
+test('saveAll commits one delivery as a whole: a message that cannot be stored takes the others with it', async (t) => {
+  const store = new SqliteStore({ filename: ':memory:' })
+  t.after(() => store.close())
+  const broken = { ...message('b2'), from: null } as unknown as Message // violates NOT NULL at the INSERT
+  await assert.rejects(store.saveAll([message('b1'), broken, message('b3')]))
+  assert.equal((await store.list({ limit: 100, offset: 0 })).total, 0, 'nothing of the failed delivery is stored')
+  assert.deepEqual(await store.saveAll([message('b1'), message('b1'), message('b3')]), ['created', 'duplicate', 'created'])
+  assert.deepEqual(await store.saveAll([message('b3')]), ['duplicate'])
 })

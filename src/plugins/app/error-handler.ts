@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { DETAIL_BY_STATUS, JsonSyntaxError, StoreUnavailableError, errors } from '../../errors.ts'
+import { DETAIL_BY_STATUS, JsonSyntaxError, errors } from '../../errors.ts'
+import { StoreUnavailableError } from '../../store/errors.ts'
 import { locRoot, toValidationIssues } from '../../lib/validation-issues.ts'
 
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const

@@ -3,7 +3,7 @@ import { dirname } from 'node:path'
 import type Database from 'better-sqlite3'
 import type { MessagesPage } from '../../../schemas/messages.ts'
 import type { Stats } from '../../../schemas/stats.ts'
-import { StoreUnavailableError } from '../../errors.ts'
+import { StoreUnavailableError } from '../errors.ts'
 import type { Message } from '../../../schemas/messages.ts'
 import type { MessageFilter, MessageStore, SaveOutcome, StorageChecks } from '../port.ts'
 import { FileGuard, identityOf } from './file-guard.ts'
@@ -124,6 +124,14 @@ export class GuardedSqliteStore implements MessageStore {
   save (message: Message): Promise<SaveOutcome> {
     try {
       return this.#writable().save(message)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  saveAll (messages: readonly Message[]): Promise<SaveOutcome[]> {
+    try {
+      return this.#writable().saveAll(messages)
     } catch (error) {
       return Promise.reject(error)
     }

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3'
 import type { Statement } from 'better-sqlite3'
-import { foldCase } from '../../lib/fold-case.ts'
+import { foldCase } from '../fold-case.ts'
 import { GramCounter, indexedText } from './search-text.ts'
 
 /** The committed read-model state: every messages row with rowid ≤ indexedThrough is in the read models. */

@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads'
 import { SqliteError } from 'better-sqlite3'
-import { StoreUnavailableError } from '../../errors.ts'
+import { StoreUnavailableError } from '../errors.ts'
 import { startThread } from './start-thread.ts'
 
 /** Named parameters of a read's SQL. */

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3'
-import { foldCase } from '../../lib/fold-case.ts'
+import { foldCase } from '../fold-case.ts'
 
 /**
  * How folded text goes into the trigram index and how a folded query comes out of it.
@@ -12,7 +12,7 @@ import { foldCase } from '../../lib/fold-case.ts'
  */
 
 /**
- * SQL `fold_case(text)`: the same folding as queries get (lib/fold-case.ts), for every connection that
+ * SQL `fold_case(text)`: the same folding as queries get (store/fold-case.ts), for every connection that
  * tests text, the store's and the scan thread's, so both answer a search the same way.
  */
 export function registerFoldCase (db: Database.Database): void {

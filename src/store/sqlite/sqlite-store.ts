@@ -3,7 +3,7 @@ import { dirname } from 'node:path'
 import Database, { type Statement } from 'better-sqlite3'
 import type { Message } from '../../../schemas/messages.ts'
 import type { Stats } from '../../../schemas/stats.ts'
-import { GroupCommit } from '../../lib/group-commit.ts'
+import { GroupCommit } from '../group-commit.ts'
 import { instantKey } from '../../lib/timestamp.ts'
 import type { MessageFilter, MessagesListing, MessageStore, SaveOutcome, StorageChecks } from '../port.ts'
 import { Checkpointer } from './checkpointer.ts'
@@ -167,6 +167,12 @@ export class SqliteStore implements MessageStore {
     if (this.#closed) return Promise.reject(asUnavailable(new TypeError('The database connection is not open')))
     this.#lastSubmitAt = performance.now()
     return this.#writes.submit(message)
+  }
+
+  saveAll (messages: readonly Message[]): Promise<SaveOutcome[]> {
+    // Submitted in one synchronous call, so they land in the same group-commit batch: one transaction,
+    // committed or rolled back as a whole.
+    return Promise.all(messages.map((message) => this.save(message)))
   }
 
   async list (filter: MessageFilter): Promise<MessagesListing> {

@@ -1,5 +1,5 @@
 import { SqliteError } from 'better-sqlite3'
-import { StoreUnavailableError } from '../../errors.ts'
+import { StoreUnavailableError } from '../errors.ts'
 
 // SQLite result-code families that mean "not now" rather than "this request or our code is wrong".
 // https://www.sqlite.org/rescode.html
