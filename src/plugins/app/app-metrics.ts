@@ -1,28 +1,15 @@
 import fp from 'fastify-plugin'
 import promClient from 'prom-client'
 
-/** Every `result` label of webhook_requests_total. */
-export type WebhookResult =
-  'created' | 'duplicate' | 'invalid_signature' | 'validation_error' |
-  'payload_too_large' | 'unsupported_media_type' | 'unavailable' | 'rejected' | 'error'
-
-/** The results that exist at 0 from the first scrape, so rate() and alerts work before any traffic. */
-const INITIAL_WEBHOOK_RESULTS: WebhookResult[] = ['created', 'duplicate', 'invalid_signature', 'validation_error']
-
 /** Label for requests that matched no route: one series for all of them, whatever the URL. */
 export const UNMATCHED_PATH = 'unmatched'
 
 export const LATENCY_BUCKETS_MS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000]
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    appMetrics: {
-      webhookRequests: promClient.Counter<'result'>
-    }
-  }
-}
-
-/** Our request metrics, in fastify-metrics' registry, with the contract's names and labels. */
+/**
+ * Our request metrics, in fastify-metrics' registry, with the contract's names and labels. The
+ * ingest routes' own metrics live with their outcome, in plugins/app/ingest-outcome.ts.
+ */
 export default fp(async (fastify) => {
   const registers = [fastify.metricsRegistry]
   const httpRequests = new promClient.Counter({
@@ -38,15 +25,6 @@ export default fp(async (fastify) => {
     buckets: LATENCY_BUCKETS_MS,
     registers
   })
-  const webhookRequests = new promClient.Counter({
-    name: 'webhook_requests_total',
-    help: 'POST /webhook requests by outcome.',
-    labelNames: ['result'] as const,
-    registers
-  })
-  for (const result of INITIAL_WEBHOOK_RESULTS) webhookRequests.inc({ result }, 0)
-  fastify.decorate('appMetrics', { webhookRequests })
-
   // A callback hook, not an async one: no promise per request on the hot path.
   fastify.addHook('onResponse', (request, reply, done) => {
     // The route template, never the raw URL: unknown URLs (404, and 405 from the not-found handler)
