@@ -1,20 +1,10 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '../../scripts/free-port.ts'
+
+export { freePort }
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-
-/** A free TCP port on loopback. */
-export async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
-}
 
 export interface ServerProcess {
   child: ChildProcessWithoutNullStreams
