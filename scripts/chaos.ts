@@ -13,7 +13,7 @@
  * It prints a summary and the first violations in full, and exits 1 on any violation.
  *
  * --unsafe runs the server in its deliberately unsafe mode (200 before the commit), to show the harness
- * catches the loss that mode causes; see README "Reliability".
+ * catches the loss that mode causes; see docs/reliability.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
