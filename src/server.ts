@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
+import { stdoutLogLines } from './log-lines.ts'
 import { loggerOptions } from './logger.ts'
 
 // Process entry: load config → buildApp → listen, and graceful shutdown. Standard output carries only
@@ -12,7 +13,7 @@ import { loggerOptions } from './logger.ts'
 
 /** Before the app's own logger exists (or when it cannot be trusted): one fatal JSON line, then exit 1. */
 function failStart (fields: Record<string, unknown>, message: string): never {
-  pino(loggerOptions('info')).fatal(fields, message)
+  pino(loggerOptions('info'), stdoutLogLines()).fatal(fields, message)
   process.exit(1)
 }
 
