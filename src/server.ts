@@ -3,7 +3,7 @@ import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
 import { buildApp } from './app.ts'
-import { ConfigError, loadConfig, type Config } from './config.ts'
+import { ConfigError, environment, loadConfig, type Config } from './config.ts'
 import { stdoutLogLines } from './log-lines.ts'
 import { loggerOptions } from './logger.ts'
 
@@ -19,7 +19,7 @@ function failStart (fields: Record<string, unknown>, message: string): never {
 
 let config: Config
 try {
-  config = loadConfig()
+  config = loadConfig(environment()) // with .env's variables under the real ones
 } catch (error) {
   if (error instanceof ConfigError) failStart({ variable: error.variable, accepted: error.accepted }, error.message)
   failStart({ err: error }, 'could not read the configuration')
