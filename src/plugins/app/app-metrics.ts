@@ -22,8 +22,13 @@ declare module 'fastify' {
   }
 }
 
+export interface AppMetricsOptions {
+  /** Log lines the destination could not write so far (stdout closed): log_lines_dropped_total. */
+  droppedLogLines: () => number
+}
+
 /** Our request metrics, in fastify-metrics' registry, with the contract's names and labels. */
-export default fp(async (fastify) => {
+export default fp<AppMetricsOptions>(async (fastify, options) => {
   const registers = [fastify.metricsRegistry]
   const httpRequests = new promClient.Counter({
     name: 'http_requests_total',
@@ -45,6 +50,18 @@ export default fp(async (fastify) => {
     registers
   })
   for (const result of INITIAL_WEBHOOK_RESULTS) webhookRequests.inc({ result }, 0)
+  // Read at each scrape: the log destination counts, and it exists before this registry does.
+  let droppedReported = 0
+  fastify.metricsRegistry.registerMetric(new promClient.Counter({
+    name: 'log_lines_dropped_total',
+    help: 'Log lines that could not be written to stdout (its reader had gone) and were dropped.',
+    registers: [],
+    collect () {
+      const dropped = options.droppedLogLines()
+      this.inc(dropped - droppedReported)
+      droppedReported = dropped
+    }
+  }))
   fastify.decorate('appMetrics', { webhookRequests })
 
   // A callback hook, not an async one: no promise per request on the hot path.
