@@ -33,10 +33,13 @@ export default fp(async (fastify) => {
     lifecycle.shuttingDown = true
     lifecycle.closing = true
   })
-  fastify.addHook('onSend', async (_request, reply) => {
+  // Callback hooks, not async ones: no promise per request on the hot path.
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
     if (lifecycle.closing && !reply.raw.headersSent) reply.header('connection', 'close')
+    done(null, payload)
   })
-  fastify.addHook('onResponse', async () => {
+  fastify.addHook('onResponse', (_request, _reply, done) => {
     if (lifecycle.closing) fastify.server.closeIdleConnections()
+    done()
   })
 }, { name: 'lifecycle' })
