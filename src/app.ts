@@ -8,6 +8,7 @@ import { WebhookAck } from '../schemas/webhook.ts'
 import { clientErrorHandler } from './http-parser-errors.ts'
 import type { Config } from './config.ts'
 import { requestIdFrom } from './lib/request-id.ts'
+import { LogLines, stdoutLogLines } from './log-lines.ts'
 import { loggerOptions } from './logger.ts'
 import accessLog from './plugins/app/access-log.ts'
 import appMetrics from './plugins/app/app-metrics.ts'
@@ -34,14 +35,15 @@ import webhookRoutes from './routes/webhook.ts'
 const SCHEMAS = [...sharedSchemas, WebhookAck, Message, MessagesPage, SenderCount, Stats, Live, Ready, ReadinessChecks, NotReady]
 
 export interface BuildOptions {
-  /** Where log lines go; stdout when absent. Tests pass a stream to read them. */
-  logStream?: NodeJS.WritableStream
+  /** Where log lines go; stdout (src/log-lines.ts) when absent. Tests pass a stream to read them. */
+  logStream?: NodeJS.WritableStream | LogLines
 }
 
 /** The only way to make a hookvault app: the server and every test call this. */
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const logStream = options.logStream ?? stdoutLogLines()
   const app = Fastify({
-    logger: { ...loggerOptions(config.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) },
+    logger: { ...loggerOptions(config.logLevel), stream: logStream },
     // plugins/app/access-log.ts writes exactly one line per request, so Fastify's own are off.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId: (request) => requestIdFrom(request.headers['x-request-id']),
@@ -68,7 +70,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     providerSources: providers.map((p) => p.source)
   })
   await app.register(accessLog)
-  await app.register(appMetrics)
+  await app.register(appMetrics, { droppedLogLines: () => logStream instanceof LogLines ? logStream.dropped : 0 })
   await app.register(lifecycle)
   await app.register(store, { database: config.database })
   await app.register(underPressure, { maxEventLoopDelayMs: config.maxEventLoopDelayMs })

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseEnv } from 'node:util'
 import { Env } from '../schemas/env.ts'
 import { Value } from '../schemas/typebox.ts'
 import { parseDatabaseUrl, type DatabaseLocation } from './lib/database-url.ts'
@@ -93,6 +96,23 @@ function problemWith (name: EnvName, value: string | undefined): string {
   if (value === undefined || value === '') return 'is missing or empty'
   if (SECRET_VARIABLES.has(name)) return 'is invalid'
   return `has an invalid value ${JSON.stringify(value)}`
+}
+
+/**
+ * The process environment over the variables of `.env` in the working directory, when that file
+ * exists: a real variable always wins, as with docker compose and `node --env-file`, so a deployment
+ * can override any line of a developer's file. `cp .env.example .env && npm start` just works.
+ * https://nodejs.org/api/util.html#utilparseenvcontent
+ */
+export function environment (cwd: string = process.cwd(), env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  let content: string
+  try {
+    content = readFileSync(join(cwd, '.env'), 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return env
+    throw new ConfigError('.env', `could not be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`, 'a readable file of NAME=value lines, or no file')
+  }
+  return { ...parseEnv(content), ...env }
 }
 
 /** The only reader of process.env: validates every variable once and returns a frozen Config. */

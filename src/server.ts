@@ -3,7 +3,8 @@ import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
 import { buildApp } from './app.ts'
-import { ConfigError, loadConfig, type Config } from './config.ts'
+import { ConfigError, environment, loadConfig, type Config } from './config.ts'
+import { stdoutLogLines } from './log-lines.ts'
 import { loggerOptions } from './logger.ts'
 
 // Process entry: load config → buildApp → listen, and graceful shutdown. Standard output carries only
@@ -12,13 +13,13 @@ import { loggerOptions } from './logger.ts'
 
 /** Before the app's own logger exists (or when it cannot be trusted): one fatal JSON line, then exit 1. */
 function failStart (fields: Record<string, unknown>, message: string): never {
-  pino(loggerOptions('info')).fatal(fields, message)
+  pino(loggerOptions('info'), stdoutLogLines()).fatal(fields, message)
   process.exit(1)
 }
 
 let config: Config
 try {
-  config = loadConfig()
+  config = loadConfig(environment()) // with .env's variables under the real ones
 } catch (error) {
   if (error instanceof ConfigError) failStart({ variable: error.variable, accepted: error.accepted }, error.message)
   failStart({ err: error }, 'could not read the configuration')

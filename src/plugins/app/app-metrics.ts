@@ -6,11 +6,16 @@ export const UNMATCHED_PATH = 'unmatched'
 
 export const LATENCY_BUCKETS_MS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000]
 
+export interface AppMetricsOptions {
+  /** Log lines the destination could not write so far (stdout closed): log_lines_dropped_total. */
+  droppedLogLines: () => number
+}
+
 /**
  * Our request metrics, in fastify-metrics' registry, with the contract's names and labels. The
  * ingest routes' own metrics live with their outcome, in plugins/app/ingest-outcome.ts.
  */
-export default fp(async (fastify) => {
+export default fp<AppMetricsOptions>(async (fastify, options) => {
   const registers = [fastify.metricsRegistry]
   const httpRequests = new promClient.Counter({
     name: 'http_requests_total',
@@ -25,6 +30,19 @@ export default fp(async (fastify) => {
     buckets: LATENCY_BUCKETS_MS,
     registers
   })
+  // Read at each scrape: the log destination counts, and it exists before this registry does.
+  let droppedReported = 0
+  fastify.metricsRegistry.registerMetric(new promClient.Counter({
+    name: 'log_lines_dropped_total',
+    help: 'Log lines that could not be written to stdout (its reader had gone) and were dropped.',
+    registers: [],
+    collect () {
+      const dropped = options.droppedLogLines()
+      this.inc(dropped - droppedReported)
+      droppedReported = dropped
+    }
+  }))
+
   // A callback hook, not an async one: no promise per request on the hot path.
   fastify.addHook('onResponse', (request, reply, done) => {
     // The route template, never the raw URL: unknown URLs (404, and 405 from the not-found handler)

@@ -44,6 +44,28 @@ type PageRow = Message & { ts_key?: string }
 
 interface SearchCount { through: number, n: number }
 
+/** What every plan shape starts from: the filter's conditions as SQL fragments over `messages m`. */
+interface PlanShape {
+  filter: MessageFilter
+  /** The indexer's watermark: rows above it are the tail. */
+  w: number
+  params: Params
+  /** `since`, when given. */
+  where: string[]
+  /** The keyset cursor's position, when given. */
+  keyset: string[]
+  /** The folded search text, when given. */
+  q: string | undefined
+  /** The search's row test, when given. */
+  textTest: string[]
+}
+
+const and = (...parts: string[][]) => parts.flat().map((p) => ` AND ${p}`).join('')
+const whereAll = (...parts: string[][]) => {
+  const all = parts.flat()
+  return all.length === 0 ? '' : `WHERE ${all.join(' AND ')}`
+}
+
 const ARM_COLUMNS = 'm.message_id, m.from_msisdn AS "from", m.to_msisdn AS "to", m.ts, m.text, m.ts_key'
 /** The sender arm takes the order columns from sender_rows, so SQLite sees that its key already gives the order. */
 const SENDER_COLUMNS = 's.message_id, m.from_msisdn AS "from", m.to_msisdn AS "to", m.ts, m.text, s.ts_key'
@@ -109,6 +131,7 @@ export class ReadModel {
     }
   }
 
+  /** The page and total queries for `filter`, by its shape: a sender, a search, or time order alone. */
   #plan (filter: MessageFilter, w: number): Plan {
     const params: Params = { w }
     const where: string[] = []
@@ -128,52 +151,57 @@ export class ReadModel {
       params.q = q
       textTest.push('instr(fold_case(m.text), @q) > 0')
     }
-    const and = (...parts: string[][]) => parts.flat().map((p) => ` AND ${p}`).join('')
-    const whereAll = (...parts: string[][]) => {
-      const all = parts.flat()
-      return all.length === 0 ? '' : `WHERE ${all.join(' AND ')}`
-    }
+    const shape: PlanShape = { filter, w, params, where, keyset, q, textTest }
+    if (filter.from !== undefined) return this.#senderPlan(shape, filter.from)
+    if (q === undefined) return this.#timePlan(shape)
+    return this.#searchPlan(shape, q)
+  }
 
-    if (filter.from !== undefined) {
-      // The sender's indexed rows in order from sender_rows, merged with its rows in the tail.
-      params.from = filter.from
-      const senderWhere = ['s.from_msisdn = @from']
-      if (filter.since !== undefined) senderWhere.push('s.ts_key >= @since')
-      const senderKeyset = filter.after === undefined ? [] : ['(s.ts_key, s.message_id) > (@afterKey, @afterId)']
-      const arms = (withKeyset: boolean) => [
-        `SELECT ${SENDER_COLUMNS} FROM sender_rows s JOIN messages m ON m.rowid = s.row
-          WHERE ${[...senderWhere, ...(withKeyset ? senderKeyset : []), ...textTest].join(' AND ')}`,
-        `SELECT ${ARM_COLUMNS} FROM ${TAIL}
-          WHERE m.rowid > @w AND m.from_msisdn = @from${and(where, withKeyset ? keyset : [], textTest)}`
-      ]
-      const [indexed, tail] = arms(true)
-      const page = `SELECT * FROM (${indexed} UNION ALL ${tail}) ${ORDER}`
-      if (filter.since === undefined && q === undefined) {
-        const total = this.#count('SELECT coalesce((SELECT n FROM sender_counts WHERE from_msisdn = @from), 0) + ' +
-          `(SELECT count(*) FROM ${TAIL} WHERE m.rowid > @w AND m.from_msisdn = @from)`, params)
-        return { page, total, params }
-      }
-      const [countIndexed, countTail] = arms(false)
-      // Without a text test, sender_rows' own key range counts the indexed rows: no row lookups.
-      const indexedTotal = q === undefined
-        ? `SELECT count(*) FROM sender_rows s WHERE ${senderWhere.join(' AND ')}`
-        : `SELECT count(*) FROM (${countIndexed})`
-      return { page, total: `SELECT (${indexedTotal}) + (SELECT count(*) FROM (${countTail}))`, params }
+  /** A sender's indexed rows in order from sender_rows, merged with its rows in the tail. */
+  #senderPlan ({ filter, params, where, keyset, q, textTest }: PlanShape, from: string): Plan {
+    params.from = from
+    const senderWhere = ['s.from_msisdn = @from']
+    if (filter.since !== undefined) senderWhere.push('s.ts_key >= @since')
+    const senderKeyset = filter.after === undefined ? [] : ['(s.ts_key, s.message_id) > (@afterKey, @afterId)']
+    const arms = (withKeyset: boolean) => [
+      `SELECT ${SENDER_COLUMNS} FROM sender_rows s JOIN messages m ON m.rowid = s.row
+        WHERE ${[...senderWhere, ...(withKeyset ? senderKeyset : []), ...textTest].join(' AND ')}`,
+      `SELECT ${ARM_COLUMNS} FROM ${TAIL}
+        WHERE m.rowid > @w AND m.from_msisdn = @from${and(where, withKeyset ? keyset : [], textTest)}`
+    ]
+    const [indexed, tail] = arms(true)
+    const page = `SELECT * FROM (${indexed} UNION ALL ${tail}) ${ORDER}`
+    if (filter.since === undefined && q === undefined) {
+      const total = this.#count('SELECT coalesce((SELECT n FROM sender_counts WHERE from_msisdn = @from), 0) + ' +
+        `(SELECT count(*) FROM ${TAIL} WHERE m.rowid > @w AND m.from_msisdn = @from)`, params)
+      return { page, total, params }
     }
+    const [countIndexed, countTail] = arms(false)
+    // Without a text test, sender_rows' own key range counts the indexed rows: no row lookups.
+    const indexedTotal = q === undefined
+      ? `SELECT count(*) FROM sender_rows s WHERE ${senderWhere.join(' AND ')}`
+      : `SELECT count(*) FROM (${countIndexed})`
+    return { page, total: `SELECT (${indexedTotal}) + (SELECT count(*) FROM (${countTail}))`, params }
+  }
 
+  /** No sender, no search: the time index gives the order; totals come from the counts. */
+  #timePlan ({ filter, w, params, where, keyset }: PlanShape): Plan {
+    const scanPage = `SELECT ${ARM_COLUMNS} FROM messages m ${whereAll(where, keyset)} ${ORDER}`
+    if (filter.since !== undefined) return { page: scanPage, total: this.#countSince(params.since as string, w), params }
+    const total = this.#indexer.state.indexedRows + this.#count(`SELECT count(*) FROM ${TAIL} WHERE m.rowid > @w`, params)
+    const seek = filter.after === undefined && filter.offset >= DEEP_OFFSET ? this.#seekOffset(filter.offset, w) : null
+    if (seek === null) return { page: scanPage, total, params }
+    params.seekKey = seek.key
+    const page = `SELECT ${ARM_COLUMNS} FROM messages m WHERE m.ts_key >= @seekKey ${ORDER}`
+    return { page, total, params, skip: seek.skip }
+  }
+
+  /**
+   * A search: the trigram index's candidates (or, for 1–2 characters, its vocabulary) when they are few
+   * enough to beat an ordered scan that tests each row, merged with the tail's matches; else a scan.
+   */
+  #searchPlan ({ filter, w, params, where, keyset, textTest }: PlanShape, q: string): Plan {
     const scanPage = `SELECT ${ARM_COLUMNS} FROM messages m ${whereAll(where, keyset, textTest)} ${ORDER}`
-    if (q === undefined) {
-      if (filter.since === undefined) {
-        const total = this.#indexer.state.indexedRows + this.#count(`SELECT count(*) FROM ${TAIL} WHERE m.rowid > @w`, params)
-        const seek = filter.after === undefined && filter.offset >= DEEP_OFFSET ? this.#seekOffset(filter.offset, w) : null
-        if (seek === null) return { page: scanPage, total, params }
-        params.seekKey = seek.key
-        const page = `SELECT ${ARM_COLUMNS} FROM messages m WHERE m.ts_key >= @seekKey ${ORDER}`
-        return { page, total, params, skip: seek.skip }
-      }
-      return { page: scanPage, total: this.#countSince(params.since as string, w), params }
-    }
-
     const scanTotal = `SELECT count(*) FROM messages m ${whereAll(where, textTest)}`
     if (!isIndexable(q)) return { page: scanPage, total: scanTotal, params, scan: true }
     const short = codePoints(q) <= 2
