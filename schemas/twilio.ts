@@ -28,7 +28,7 @@ export const TwilioSignatureHeaders = Type.Object({
 
 export const TWIML_EMPTY_RESPONSE = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
+// No `examples` here: OpenAPI 3.0 does not allow it inside a media type's schema.
 export const TwiMLResponse = Type.String({
-  description: 'An empty TwiML response: stored, and no reply is sent.',
-  examples: [TWIML_EMPTY_RESPONSE]
+  description: `An empty TwiML response (${TWIML_EMPTY_RESPONSE}): stored, and no reply is sent.`
 })

@@ -24,7 +24,7 @@ import validation from './plugins/app/validation.ts'
 import metrics from './plugins/external/metrics.ts'
 import sensible from './plugins/external/sensible.ts'
 import swagger from './plugins/external/swagger.ts'
-import { enabledProviders } from './providers/index.ts'
+import { enabledProviders, signatureSources } from './providers/index.ts'
 import healthRoutes from './routes/health.ts'
 import messagesRoutes from './routes/messages.ts'
 import providerRoutes from './routes/providers.ts'
@@ -65,10 +65,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(metrics)
   await app.register(validation)
   await app.register(errorHandler)
-  await app.register(ingestOutcome, {
-    signatureSources: ['webhook', ...(config.standardWebhooks === null ? [] : ['standard_webhooks' as const]), ...providers.map((p) => p.source)],
-    providerSources: providers.map((p) => p.source)
-  })
+  await app.register(ingestOutcome, { signatureSources: signatureSources(config, providers), providerSources: providers.map((p) => p.source) })
   await app.register(accessLog)
   await app.register(appMetrics, { droppedLogLines: () => logStream instanceof LogLines ? logStream.dropped : 0 })
   await app.register(lifecycle)

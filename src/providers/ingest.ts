@@ -106,6 +106,12 @@ function mappingContext (fastify: FastifyInstance, compiled: WeakMap<TSchema, Va
  */
 export function deliveryRoute (fastify: FastifyInstance, provider: Provider, bodyLimit: number): void {
   const compiled = new WeakMap<TSchema, ValidateFunction>()
+  // When each request arrived, before its body was read: Twilio's ts is the time of receipt.
+  const receivedAt = new WeakMap<FastifyRequest, Date>()
+  const noteArrival: onRequestHookHandler = (request, _reply, done) => {
+    receivedAt.set(request, new Date())
+    done()
+  }
   const { onRequest, preValidation } = orderedChecks(fastify, {
     verify: (request, raw) => ({ source: provider.source, key: provider.verify(request, raw) }),
     acceptsMediaType: provider.acceptsMediaType,
@@ -129,14 +135,14 @@ export function deliveryRoute (fastify: FastifyInstance, provider: Provider, bod
         503: Type.Ref(ErrorBody)
       }
     },
-    onRequest,
+    onRequest: [noteArrival, onRequest],
     preValidation,
     onSend: (request: FastifyRequest, reply: FastifyReply, _payload: unknown, done: () => void) => {
       fastify.ingestOutcome.finishDelivery(request, provider.source, reply.statusCode)
       done()
     }
   }, async (request, reply) => {
-    const { context, issues } = mappingContext(fastify, compiled, new Date())
+    const { context, issues } = mappingContext(fastify, compiled, receivedAt.get(request) ?? new Date())
     const messages = provider.toMessages(request.body, context)
     if (issues.length > 0) throw new ValidationIssuesError(issues)
     const outcomes = messages.length === 0 ? [] : await fastify.store.saveAll(messages)

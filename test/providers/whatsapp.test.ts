@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { validate, compileErrors } from '@readme/openapi-parser'
 import { verifyMetaSignature } from '../../src/providers/whatsapp.ts'
 import { StoreUnavailableError } from '../../src/store/errors.ts'
 import { build } from '../helper.ts'
@@ -283,9 +284,11 @@ test('a store failure is a 503 with Retry-After, never a 200', async (t) => {
   assert.equal(valueOf(metrics, 'provider_deliveries_total', { source: 'whatsapp', result: 'unavailable' }), 1)
 })
 
-test('the OpenAPI document lists the enabled routes with every status', async (t) => {
+test('the OpenAPI document lists the enabled routes with every status, and a real validator accepts it', async (t) => {
   const { app } = await build(t, PROVIDERS_ENV)
   const document = (await app.inject('/docs/json')).json()
+  const result = await validate(structuredClone(document), { resolve: { external: false } })
+  assert.equal(result.valid, true, result.valid ? '' : compileErrors(result))
   const post = document.paths['/webhooks/whatsapp'].post
   assert.deepEqual(Object.keys(post.responses).sort(), ['200', '401', '413', '415', '422', '500', '503'])
   assert.match(post.responses['401'].description, /invalid signature/)
