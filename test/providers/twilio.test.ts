@@ -185,7 +185,12 @@ test('redelivery keeps the first message and its receipt time; logs carry source
   const [one, two] = ['tw-1', 'tw-2'].map((id) => logs.find((entry) => entry.request_id === id)!)
   assert.deepEqual([one!.source, one!.messages, one!.result], ['twilio', 1, 'stored'])
   assert.deepEqual([two!.source, two!.messages, two!.result], ['twilio', 0, 'duplicate'])
+  const refused = await postTwilio(app, SMS, 'bm90IGEgc2lnbmF0dXJl', { headers: { 'x-request-id': 'tw-401' } })
+  assert.equal(refused.statusCode, 401)
+  const line401 = logs.find((entry) => entry.request_id === 'tw-401')!
+  assert.deepEqual([line401.level, line401.result, line401.source], ['error', 'invalid_signature', 'twilio'])
   const text = JSON.stringify(logs)
+  assert.ok(!text.includes('bm90IGEgc2lnbmF0dXJl'), 'not even a wrong signature is logged')
   assert.ok(!text.includes(signature) && !text.includes(`"${TWILIO_TOKEN}"`), 'no token or signature in the logs')
   const metrics = await scrape(app)
   assert.equal(valueOf(metrics, 'provider_messages_total', { source: 'twilio', result: 'created' }), 1)

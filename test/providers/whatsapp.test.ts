@@ -274,6 +274,22 @@ test('two messages in two changes are stored together; a status-only delivery st
   assert.equal(valueOf(metrics, 'provider_deliveries_total', { source: 'whatsapp', result: 'ignored' }), 2)
 })
 
+test('a delivery is one saveAll call (one commit); concurrent redeliveries all answer 200 and store each message once', async (t) => {
+  const { app } = await build(t, ENV)
+  const calls: number[] = []
+  const saveAll = app.store.saveAll.bind(app.store)
+  app.store.saveAll = async (messages) => { calls.push(messages.length); return saveAll(messages) }
+  const two = fixture('whatsapp-two-messages.derived.json')
+  const signature = await whatsappSignature(WHATSAPP_SECRET, two)
+  const responses = await Promise.all(Array.from({ length: 5 }, () => postWhatsApp(app, two, signature)))
+  assert.deepEqual(responses.map((r) => r.statusCode), [200, 200, 200, 200, 200])
+  assert.deepEqual(calls, [2, 2, 2, 2, 2])
+  assert.equal((await listMessages(app)).total, 2)
+  const metrics = await scrape(app)
+  assert.equal(valueOf(metrics, 'provider_messages_total', { source: 'whatsapp', result: 'created' }), 2)
+  assert.equal(valueOf(metrics, 'provider_messages_total', { source: 'whatsapp', result: 'duplicate' }), 8)
+})
+
 test('a store failure is a 503 with Retry-After, never a 200', async (t) => {
   const { app } = await build(t, ENV)
   app.store.saveAll = async () => { throw new StoreUnavailableError('database is busy', { retryAfterSeconds: 2 }) }
