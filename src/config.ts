@@ -81,8 +81,9 @@ export class ConfigError extends Error {
 }
 
 type EnvName = keyof typeof Env.properties
+const envNames = Object.keys(Env.properties) as EnvName[]
 
-const accepted = (name: EnvName): string => Env.properties[name].description ?? 'a valid value'
+const accepted = (name: EnvName): string => (Env.properties[name] as { description?: string }).description ?? 'a valid value'
 
 /** Variables whose values are never echoed in a refusal. */
 const SECRET_VARIABLES: ReadonlySet<EnvName> = new Set<EnvName>([
@@ -118,17 +119,18 @@ export function environment (cwd: string = process.cwd(), env: NodeJS.ProcessEnv
 /** The only reader of process.env: validates every variable once and returns a frozen Config. */
 export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   const raw: Record<string, string | undefined> = {}
-  for (const name of Object.keys(Env.properties) as EnvName[]) {
+  for (const name of envNames) {
     const value = env[name]
     // An empty optional variable means "use the default", as an unset one does.
     raw[name] = value === '' && name !== 'WEBHOOK_SECRET' ? undefined : value
   }
-  const values = Value.Default(Env, raw) as Record<string, unknown>
-  const firstError = Value.Errors(Env, values).First()
-  if (firstError !== undefined) {
-    const name = firstError.path.slice(1) as EnvName
-    throw new ConfigError(name, problemWith(name, env[name]), accepted(name))
-  }
+  const values = Value.Default(Env, raw)
+  // TypeBox 1.x reports errors the way ajv does: a missing variable as one `required` error on the
+  // object, any other problem at its `instancePath`. The first refused variable in Env's order is named.
+  const refused = new Set(Value.Errors(Env, values).flatMap((error) =>
+    error.keyword === 'required' ? error.params.requiredProperties : [error.instancePath.slice(1)]))
+  const name = envNames.find((candidate) => refused.has(candidate))
+  if (name !== undefined) throw new ConfigError(name, problemWith(name, env[name]), accepted(name))
   const valid = values as Env
 
   const database = parseDatabaseUrl(valid.DATABASE_URL)

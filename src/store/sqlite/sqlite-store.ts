@@ -199,6 +199,14 @@ export class SqliteStore implements MessageStore {
     }
   }
 
+  /** The durability settings of this connection (they are per connection, so only it can tell). */
+  durability (): { journalMode: string, synchronous: number } {
+    return {
+      journalMode: this.#db.pragma('journal_mode', { simple: true }) as string,
+      synchronous: this.#db.pragma('synchronous', { simple: true }) as number
+    }
+  }
+
   /** Rows committed but not yet in the read models. */
   get indexingBacklog (): number {
     return this.#newestRow - this.#indexer.state.indexedThrough
