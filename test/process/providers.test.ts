@@ -27,6 +27,7 @@ test('the built server with every §11 variable takes one signed delivery per sc
   const env = {
     WEBHOOK_SECRET: SECRET,
     DATABASE_URL: `sqlite:///${join(tempDir(t), 'app.db')}`,
+    LOG_LEVEL: 'debug', // the most a log can say: still no secret, token or signature
     ...PROVIDERS_ENV,
     PUBLIC_BASE_URL: publicBaseUrl,
     WEBHOOK_SECRET_PREVIOUS: 'old-webhook-secret',
