@@ -13,6 +13,7 @@ import { loggerOptions } from './logger.ts'
 import accessLog from './plugins/app/access-log.ts'
 import appMetrics from './plugins/app/app-metrics.ts'
 import errorHandler from './plugins/app/error-handler.ts'
+import ingestOutcome from './plugins/app/ingest-outcome.ts'
 import lifecycle from './plugins/app/lifecycle.ts'
 import rateLimit from './plugins/app/rate-limit.ts'
 import readAuth from './plugins/app/read-auth.ts'
@@ -23,8 +24,10 @@ import validation from './plugins/app/validation.ts'
 import metrics from './plugins/external/metrics.ts'
 import sensible from './plugins/external/sensible.ts'
 import swagger from './plugins/external/swagger.ts'
+import { enabledProviders, signatureSources } from './providers/index.ts'
 import healthRoutes from './routes/health.ts'
 import messagesRoutes from './routes/messages.ts'
+import providerRoutes from './routes/providers.ts'
 import statsRoutes from './routes/stats.ts'
 import webhookRoutes from './routes/webhook.ts'
 
@@ -52,6 +55,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     http: { headersTimeout: 10_000, connectionsCheckingInterval: 2_000 },
     clientErrorHandler // malformed requests get {"detail":…} and a log line too
   }).withTypeProvider<TypeBoxTypeProvider>()
+  const providers = enabledProviders(config) // contract §11: only configured providers have routes
 
   for (const schema of SCHEMAS) app.addSchema(schema)
 
@@ -61,6 +65,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(metrics)
   await app.register(validation)
   await app.register(errorHandler)
+  await app.register(ingestOutcome, { signatureSources: signatureSources(config, providers), providerSources: providers.map((p) => p.source) })
   await app.register(accessLog)
   await app.register(appMetrics, { droppedLogLines: () => logStream instanceof LogLines ? logStream.dropped : 0 })
   await app.register(lifecycle)
@@ -70,9 +75,13 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
 
   await app.register(healthRoutes)
   // Route groups as encapsulated contexts: each has its own rate limit, and the read API its token.
+  // Deliveries (POST /webhook and the providers' /webhooks/*) share the webhook group's limit.
   await app.register(async (webhookApi) => {
     await webhookApi.register(rateLimit, { limit: config.rateLimits.webhook })
-    await webhookApi.register(webhookRoutes, { webhookSecret: config.webhookSecret, bodyLimit: config.bodyLimit })
+    await webhookApi.register(webhookRoutes, {
+      webhookSecrets: config.webhookSecrets, standardWebhooks: config.standardWebhooks, bodyLimit: config.bodyLimit
+    })
+    await webhookApi.register(providerRoutes, { providers, bodyLimit: config.providerBodyLimit })
   })
   await app.register(async (readApi) => {
     await readApi.register(rateLimit, { limit: config.rateLimits.read })
