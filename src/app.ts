@@ -22,6 +22,7 @@ import validation from './plugins/app/validation.ts'
 import metrics from './plugins/external/metrics.ts'
 import sensible from './plugins/external/sensible.ts'
 import swagger from './plugins/external/swagger.ts'
+import exportRoutes from './routes/export.ts'
 import healthRoutes from './routes/health.ts'
 import messagesRoutes from './routes/messages.ts'
 import statsRoutes from './routes/stats.ts'
@@ -76,6 +77,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await readApi.register(rateLimit, { limit: config.rateLimits.read })
     await readApi.register(readAuth, { token: config.readApiToken })
     await readApi.register(messagesRoutes)
+    await readApi.register(exportRoutes)
     await readApi.register(statsRoutes)
   })
 
