@@ -15,6 +15,7 @@ import errorHandler from './plugins/app/error-handler.ts'
 import lifecycle from './plugins/app/lifecycle.ts'
 import rateLimit from './plugins/app/rate-limit.ts'
 import readAuth from './plugins/app/read-auth.ts'
+import retention from './plugins/app/retention.ts'
 import store from './plugins/app/store.ts'
 import underPressure from './plugins/app/under-pressure.ts'
 import unsafeAck from './plugins/app/unsafe-ack.ts'
@@ -64,6 +65,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(appMetrics)
   await app.register(lifecycle)
   await app.register(store, { database: config.database })
+  await app.register(retention, config.retention)
   await app.register(underPressure, { maxEventLoopDelayMs: config.maxEventLoopDelayMs })
   if (config.unsafeAckBeforeCommit) await app.register(unsafeAck) // test-only, see plugins/app/unsafe-ack.ts
 
