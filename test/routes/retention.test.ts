@@ -6,7 +6,7 @@ import type { Message } from '../../schemas/messages.ts'
 import { ConfigError, loadConfig } from '../../src/config.ts'
 import { instantKey } from '../../src/lib/timestamp.ts'
 import { foldCase } from '../../src/store/fold-case.ts'
-import { retentionCutoff, SWEEP_BATCH_ROWS } from '../../src/plugins/app/retention.ts'
+import { retentionCutoff, SWEEP_BATCH } from '../../src/plugins/app/retention.ts'
 import { parseExposition, valueOf } from '../observability/exposition.ts'
 import { build, deliver, tempDir } from '../helper.ts'
 
@@ -97,7 +97,7 @@ test('a sweep deletes exactly what is past retention; every read stays exact; a 
   const sent: Message[] = []
   const texts = ['old news', 'NEW here', 'café É', null, '', 'x marks']
   // More old rows than one batch, senders whose every row goes (+4) or only some; ages around the cutoff.
-  for (let i = 0; i < SWEEP_BATCH_ROWS * 3 + 150; i++) {
+  for (let i = 0; i < SWEEP_BATCH.first * 6 + 150; i++) {
     const old = i % 3 !== 0
     const age = old ? 31 * DAY + (i % 50) * DAY : (i % 29) * DAY + 1000
     sent.push({ message_id: `m${i}`, from: old && i % 7 === 0 ? '+4' : `+${1 + (i % 3)}`, to: '+9', ts: ago(age, i % 2 === 0), text: texts[i % texts.length]! })
@@ -109,7 +109,7 @@ test('a sweep deletes exactly what is past retention; every read stays exact; a 
   const cutoff = () => retentionCutoff(Date.now(), 30)
   const kept = () => sent.filter((m) => instantKey(m.ts)! >= cutoff())
   const expectedDeleted = sent.length - kept().length
-  assert.ok(expectedDeleted > SWEEP_BATCH_ROWS * 2)
+  assert.ok(expectedDeleted > SWEEP_BATCH.first * 3)
 
   await until('the sweep', async () => (await deletedTotal(app)) === expectedDeleted)
   await assertReads(app, kept(), 'after the sweep')
