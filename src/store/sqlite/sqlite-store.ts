@@ -5,15 +5,17 @@ import type { Message } from '../../../schemas/messages.ts'
 import type { Stats } from '../../../schemas/stats.ts'
 import { GroupCommit } from '../group-commit.ts'
 import { instantKey } from '../../lib/timestamp.ts'
-import type { MessageFilter, MessagesListing, MessageStore, SaveOutcome, StorageChecks } from '../port.ts'
+import type { ExportFilter, MessageFilter, MessagesListing, MessageStore, PagePosition, SaveOutcome, StorageChecks } from '../port.ts'
 import { Checkpointer } from './checkpointer.ts'
-import { Indexer } from './indexer.ts'
+import { Deleter } from './deleter.ts'
+import { Indexer, type ReadState } from './indexer.ts'
 import { SCHEMA_VERSION, migrate, schemaVersion } from './migrations.ts'
 import { ReadModel } from './read-model.ts'
 import { Scanner } from './scanner.ts'
 import { registerFoldCase } from './search-text.ts'
 import type { StoreGuard } from './file-guard.ts'
 import { asUnavailable } from './unavailable.ts'
+import { StoreUnavailableError } from '../errors.ts'
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:'. */
@@ -62,6 +64,12 @@ export interface IndexingOptions {
 
 export const INDEXING_DEFAULTS: Required<IndexingOptions> = { auto: true, idleMs: 25, maxTail: 50_000, sliceRows: 400 }
 
+/**
+ * Rows per export page: one synchronous read of roughly 1-2 ms at 1M rows, after which the event loop
+ * gets a turn (deliveries first) before the next.
+ */
+const EXPORT_PAGE_ROWS = 1000
+
 /** After a failed indexer transaction (disk full, lock), wait this long before trying again. */
 const INDEXER_RETRY_MS = 1000
 
@@ -79,6 +87,10 @@ export class SqliteStore implements MessageStore {
   readonly #writes: GroupCommit<Message, SaveOutcome>
   readonly #indexer: Indexer
   readonly #reads: ReadModel
+  readonly #deleter: Deleter
+  readonly #filename: string
+  /** The snapshot connections of exports in progress, closed with the store. */
+  readonly #exports = new Set<Database.Database>()
   /** Runs scans off the event loop; null for an in-memory database, whose scans run here. */
   readonly #scanner: Scanner | null
   /** Checkpoints off the event loop; null for an in-memory database, which has no WAL. */
@@ -144,6 +156,8 @@ export class SqliteStore implements MessageStore {
     this.#indexing = { ...INDEXING_DEFAULTS, ...options.indexing }
     this.#indexer = new Indexer(this.#db)
     this.#reads = new ReadModel(this.#db, this.#indexer)
+    this.#deleter = new Deleter(this.#db, this.#indexer)
+    this.#filename = options.filename
     this.#scanner = onFile ? new Scanner(options.filename) : null
     this.#checkpointer = !onFile || tuning.checkpointIntervalMs === 0
       ? null
@@ -186,6 +200,70 @@ export class SqliteStore implements MessageStore {
   async stats (): Promise<Stats> {
     try {
       return this.#reads.stats()
+    } catch (error) {
+      throw asUnavailable(error)
+    }
+  }
+
+  /**
+   * Pages of the matching rows from one snapshot: a connection of its own holding a read transaction,
+   * which WAL keeps at the moment of its first read while commits go on.
+   * https://www.sqlite.org/isolation.html
+   * Each page is a keyset step read synchronously; between pages the event loop runs (and the caller
+   * waits for its client), so deliveries are committed meanwhile. An in-memory database has one
+   * connection only, so its snapshot is a serialized copy opened as a database of its own.
+   * While the snapshot is held, checkpoints cannot reset the WAL: it grows with what arrives meanwhile.
+   */
+  async * exportMessages (filter: ExportFilter): AsyncGenerator<Message[]> {
+    const db = this.#openSnapshot()
+    this.#exports.add(db)
+    try {
+      // The snapshot starts at the first read after BEGIN: the watermark, from the same snapshot as the rows.
+      db.exec('BEGIN')
+      const state = db.prepare(`SELECT indexed_through AS indexedThrough, indexed_rows AS indexedRows, senders
+        FROM read_state WHERE id = 1`).get() as ReadState
+      const reads = new ReadModel(db, { state })
+      let after: PagePosition | undefined
+      for (;;) {
+        if (!db.open) throw new StoreUnavailableError('database closed')
+        const { data, next } = reads.rows({ ...filter, limit: EXPORT_PAGE_ROWS, offset: 0, ...(after === undefined ? {} : { after }) })
+        if (data.length > 0) yield data
+        if (next === null) return
+        after = next
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    } catch (error) {
+      throw asUnavailable(error)
+    } finally {
+      this.#exports.delete(db)
+      if (db.open) db.close() // ends the read transaction: the snapshot is released
+    }
+  }
+
+  #openSnapshot (): Database.Database {
+    if (this.#closed) throw new StoreUnavailableError('database closed')
+    try {
+      const db = this.#filename === ':memory:'
+        ? new Database(this.#db.serialize())
+        : new Database(this.#filename, { readonly: true, fileMustExist: true, timeout: 1000 })
+      // Each page is read once: a small page cache is enough.
+      db.pragma('cache_size = -2048')
+      registerFoldCase(db)
+      return db
+    } catch (error) {
+      throw asUnavailable(error)
+    }
+  }
+
+  async deleteOlderThan (before: string, limit: number): Promise<number> {
+    if (this.#closed) throw asUnavailable(new TypeError('The database connection is not open'))
+    try {
+      const deleted = this.#deleter.deleteBefore(before, limit)
+      if (deleted > 0) {
+        this.#reads.forgetCounts()
+        this.#newestRow = this.#committedNewestRow() ?? this.#newestRow
+      }
+      return deleted
     } catch (error) {
       throw asUnavailable(error)
     }
@@ -307,6 +385,7 @@ export class SqliteStore implements MessageStore {
     if (this.#indexTimer !== null) clearTimeout(this.#indexTimer)
     if (this.#indexImmediate !== null) clearImmediate(this.#indexImmediate)
     this.#writes.flush()
+    for (const db of this.#exports) db.close()
     await this.#scanner?.close()
     // The thread's connection first: then this one is the last, and its close checkpoints and removes the WAL.
     await this.#checkpointer?.close()
