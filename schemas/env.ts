@@ -95,6 +95,16 @@ export const Env = Type.Object({
     pattern: RATE_PATTERN,
     description: 'unset (no limit), or requests per client IP on GET /messages and /stats: N (per minute) or N/second, N/minute, N/hour'
   })),
+  RETENTION_DAYS: Type.Optional(Type.String({
+    pattern: '^[1-9]\\d{0,4}$',
+    description: 'unset (keep messages forever), or a positive integer up to 99999: messages whose ts instant is older than ' +
+      'that many days are deleted by a background sweep'
+  })),
+  RETENTION_SWEEP_INTERVAL_S: Type.String({
+    default: '3600',
+    pattern: '^[1-9]\\d{0,5}$',
+    description: 'a positive integer number of seconds up to 999999 between retention sweeps (one also runs at start)'
+  }),
   HOOKVAULT_UNSAFE_ACK_BEFORE_COMMIT: Type.Optional(Type.String({
     pattern: `^${UNSAFE_ACK_CONFIRMATION}$`,
     // The description (printed when the value is refused) does not spell the value out, on purpose.

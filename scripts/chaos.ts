@@ -18,7 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
@@ -100,8 +100,10 @@ function spawnServer (file: string, port: number, unsafe: boolean): Running {
     LOG_LEVEL: 'warn'
   }
   if (unsafe) env.HOOKVAULT_UNSAFE_ACK_BEFORE_COMMIT = UNSAFE_ACK_CONFIRMATION
-  // node itself with the tsx loader: SIGKILL must reach the server, not a wrapper around it.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  // node itself with the tsx loader: SIGKILL must reach the server, not a wrapper around it. Run in the
+  // database's directory, not the repository, whose .env (read by the server) would add to `env`.
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'src/server.ts')],
+    { cwd: dirname(file), env, stdio: ['ignore', 'pipe', 'pipe'] })
   const output: string[] = []
   const keep = (chunk: Buffer) => {
     output.push(chunk.toString('utf8'))

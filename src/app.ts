@@ -17,6 +17,7 @@ import ingestOutcome from './plugins/app/ingest-outcome.ts'
 import lifecycle from './plugins/app/lifecycle.ts'
 import rateLimit from './plugins/app/rate-limit.ts'
 import readAuth from './plugins/app/read-auth.ts'
+import retention from './plugins/app/retention.ts'
 import store from './plugins/app/store.ts'
 import underPressure from './plugins/app/under-pressure.ts'
 import unsafeAck from './plugins/app/unsafe-ack.ts'
@@ -25,6 +26,7 @@ import metrics from './plugins/external/metrics.ts'
 import sensible from './plugins/external/sensible.ts'
 import swagger from './plugins/external/swagger.ts'
 import { enabledProviders, signatureSources } from './providers/index.ts'
+import exportRoutes from './routes/export.ts'
 import healthRoutes from './routes/health.ts'
 import messagesRoutes from './routes/messages.ts'
 import providerRoutes from './routes/providers.ts'
@@ -70,6 +72,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(appMetrics, { droppedLogLines: () => logStream instanceof LogLines ? logStream.dropped : 0 })
   await app.register(lifecycle)
   await app.register(store, { database: config.database })
+  await app.register(retention, config.retention)
   await app.register(underPressure, { maxEventLoopDelayMs: config.maxEventLoopDelayMs })
   if (config.unsafeAckBeforeCommit) await app.register(unsafeAck) // test-only, see plugins/app/unsafe-ack.ts
 
@@ -87,6 +90,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await readApi.register(rateLimit, { limit: config.rateLimits.read })
     await readApi.register(readAuth, { token: config.readApiToken })
     await readApi.register(messagesRoutes)
+    await readApi.register(exportRoutes)
     await readApi.register(statsRoutes)
   })
 

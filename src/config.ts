@@ -24,6 +24,8 @@ export interface Config {
   readonly readApiToken: string | null
   /** Per client IP, per route group; null means no limit (the default). */
   readonly rateLimits: { readonly webhook: RateLimit | null, readonly read: RateLimit | null }
+  /** RETENTION_DAYS as a number (null: keep forever) and the sweep interval, both contract §13. */
+  readonly retention: { readonly days: number | null, readonly sweepIntervalMs: number }
   /** Answer 200 before the commit, for the crash harness's self-test only: on only when confirmed verbatim. */
   readonly unsafeAckBeforeCommit: boolean
   // Contract §11: rotation and real providers (null: that scheme is off and its routes do not exist).
@@ -157,6 +159,10 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     maxEventLoopDelayMs: Number(valid.PRESSURE_MAX_EVENT_LOOP_DELAY_MS),
     readApiToken: valid.READ_API_TOKEN ?? null,
     rateLimits: Object.freeze({ webhook: rateLimit(valid.RATE_LIMIT_WEBHOOK), read: rateLimit(valid.RATE_LIMIT_READ) }),
+    retention: Object.freeze({
+      days: valid.RETENTION_DAYS === undefined ? null : Number(valid.RETENTION_DAYS),
+      sweepIntervalMs: Number(valid.RETENTION_SWEEP_INTERVAL_S) * 1000
+    }),
     unsafeAckBeforeCommit: valid.HOOKVAULT_UNSAFE_ACK_BEFORE_COMMIT !== undefined,
     ...providers
   })

@@ -71,29 +71,43 @@ async function refused (port: number): Promise<boolean> {
   return result
 }
 
-test('SIGTERM to `npm start` reaches the server: shutdown lines, exit 0, nothing left listening; stdout is only JSON', { timeout: 180_000 }, async (t) => {
+/** `npm start` until the server listens; generous, since prestart builds first on a possibly loaded machine. */
+async function npmStart (t: { after: (fn: () => unknown) => void }, env: Record<string, string> = {}) {
   const port = await freePort()
-  const run = npm(['start'], { WEBHOOK_SECRET: SECRET, DATABASE_URL: 'sqlite::memory:', HOST: '127.0.0.1', PORT: String(port) }, t)
+  const run = npm(['start'], { WEBHOOK_SECRET: SECRET, DATABASE_URL: 'sqlite::memory:', HOST: '127.0.0.1', PORT: String(port), ...env }, t)
   const output = () => `stdout:\n${run.stdout.join('\n')}\nstderr:\n${run.stderr.join('')}`
-
-  // prestart builds first; generous, the machine may be loaded.
   for (let i = 0; i < 1200 && !run.stdout.some((line) => line.includes('Server listening')); i++) {
     assert.equal(await Promise.race([run.exited, sleep(100).then(() => null)]), null, `npm ended before the server listened\n${output()}`)
   }
   assert.equal((await fetch(`http://127.0.0.1:${port}/health/live`)).status, 200, output())
+  return { run, port, output }
+}
 
-  process.kill(run.pid, 'SIGTERM') // npm's own process, as a process manager would
+/** npm and the server have ended, nothing holds the port, stdout was JSON lines with one graceful shutdown. */
+async function endedCleanly (run: Npm, port: number, output: () => string): Promise<void> {
   assert.equal(await bounded(run.exited, 20_000, () => `npm still running\n${output()}`), 0, output())
   await bounded(run.stdoutClosed, 20_000, () => `a process still holds npm's stdout: the server outlived npm\n${output()}`)
   assert.ok(await refused(port), 'nothing listens on the port any more')
-
   const lines = run.stdout.filter((line) => line !== '')
   for (const line of lines) assert.equal(typeof JSON.parse(line), 'object', `not a JSON object on stdout: ${line}`)
-  const messages = lines.map((line) => JSON.parse(line).msg)
-  assert.ok(messages.includes('shutting down'), output())
-  assert.ok(messages.includes('shutdown complete'), output())
+  const parsed = lines.map((line) => JSON.parse(line))
+  assert.deepEqual(parsed.filter((line) => line.level === 'fatal'), [], output())
+  assert.equal(parsed.filter((line) => line.msg === 'shutting down').length, 1, output())
+  assert.ok(parsed.some((line) => line.msg === 'shutdown complete'), output())
+}
+
+test('SIGTERM to `npm start` reaches the server: shutdown lines, exit 0, nothing left listening; stdout is only JSON', { timeout: 180_000 }, async (t) => {
+  const { run, port, output } = await npmStart(t)
+  process.kill(run.pid, 'SIGTERM') // npm's own process, as a process manager would
+  await endedCleanly(run, port, output)
   // npm is not silenced: its banners are there, on stderr.
   assert.match(run.stderr.join(''), /> hookvault@\S+ start\n> exec node dist\/server\.js/)
+})
+
+test('Ctrl-C on `npm start` (SIGINT to the whole process group, which npm forwards too) is one graceful shutdown', { timeout: 180_000 }, async (t) => {
+  const { run, port, output } = await npmStart(t, { SHUTDOWN_DRAIN_MS: '1000' })
+  process.kill(-run.pid, 'SIGINT') // what a terminal does: every process in the foreground group
+  await endedCleanly(run, port, output)
 })
 
 test('npm reports its own errors: a missing script exits non-zero with a message on stderr', { timeout: 60_000 }, async (t) => {
