@@ -15,6 +15,7 @@
  *    young generation, and against the durable floor (bench/floor.ts), to show where the CPU and memory
  *    per delivery go. Never the headline figure.
  * 7. Restarts the service on the grown file and times start → ready.
+ * With --lifecycle: export, retention and backup instead (bench/lifecycle.ts).
  * Prints one table and writes bench-results/bench-<time>.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -24,6 +25,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { buildServer } from '../scripts/build.ts'
 import { sender, RARE_WORD } from './data.ts'
+import { lifecycleBench } from './lifecycle.ts'
 import { percentile } from './percentile.ts'
 
 const ROOT = new URL('..', import.meta.url).pathname
@@ -38,7 +40,8 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     runs: { type: 'string' },
     'skip-reads': { type: 'boolean', default: false },
-    breakdown: { type: 'boolean', default: false }
+    breakdown: { type: 'boolean', default: false },
+    lifecycle: { type: 'boolean', default: false }
   }
 })
 const quick = values.quick
@@ -389,6 +392,15 @@ async function main (): Promise<void> {
     ? [process.execPath, 'dist/server.js']
     : [process.execPath, '--import', 'tsx', 'src/server.ts'])
   runner = built ? 'node dist/server.js' : 'tsx src/server.ts'
+  if (values.lifecycle) {
+    // Export, retention and backup (bench/lifecycle.ts) instead of the ingest rounds.
+    const report = await lifecycleBench({
+      rows: ROWS, seconds: SECONDS, dir, dbFile, serviceCommand, serviceEnv, serviceLog, log, startServer, stop, load, rssMb, quiet, json
+    })
+    const when = new Date().toISOString()
+    writeFileSync(join(OUT, `lifecycle-${when.replace(/[:.]/g, '-')}.json`), JSON.stringify({ when, machine: machine(), runner, ...report }, null, 2))
+    return
+  }
   let service = await startServer(serviceCommand, serviceEnv, serviceLog, '/health/ready')
   log(`service ready in ${service.readyMs.toFixed(0)} ms on ${ROWS} rows`)
   const baseline = await startServer(pinned(SERVER_CORE, [process.execPath, '--import', 'tsx', 'bench/baseline.ts']), { PORT: '18001' }, null, '/webhook')

@@ -71,7 +71,7 @@ export default fp<RetentionOptions>(async (fastify, options) => {
       fastify.log.warn({ err: error, deleted, before }, 'retention sweep stopped; next try at the interval')
       return
     }
-    if (deleted > 0) fastify.log.info({ deleted, before }, 'retention sweep')
+    fastify.log.info({ deleted, before }, 'retention sweep')
   }
 
   function schedule (delayMs: number): void {

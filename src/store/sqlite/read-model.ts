@@ -359,8 +359,9 @@ export class ReadModel {
       if (base === undefined) newSenders++
       counts.set(s.from, (base ?? 0) + s.count)
     }
-    // Counts only grow, so a sender the tail does not touch keeps everyone ranked above it in the
-    // indexed order: if it makes the final top 10, it was in the indexed top 10 already.
+    // The tail only adds to the indexed counts (deletions change sender_counts itself, deleter.ts), so a
+    // sender the tail does not touch keeps everyone ranked above it in the indexed order: if it makes
+    // the final top 10, it was in the indexed top 10 already.
     const top = this.#prepare('SELECT from_msisdn AS "from", n AS count FROM sender_counts ORDER BY n DESC, from_msisdn ASC LIMIT 10')
       .all() as SenderCount[]
     for (const s of top) if (!counts.has(s.from)) counts.set(s.from, s.count)

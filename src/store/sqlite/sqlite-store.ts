@@ -52,10 +52,12 @@ const TUNING_DEFAULTS: Required<TuningOptions> = {
 }
 
 /**
- * Rows per export page: one synchronous read of roughly 1-2 ms at 1M rows, after which the event loop
- * gets a turn (deliveries first) before the next.
+ * Rows per export page: one synchronous read (well under a millisecond on an idle machine), after which
+ * the event loop gets a turn, so deliveries are committed between pages. Each loop turn serves one page
+ * per export, so smaller pages leave deliveries a larger share of a busy loop: at 1000 rows, ingest p99
+ * on a starved machine rose 6x while exports ran back to back (bench --lifecycle, docs/lifecycle.md).
  */
-const EXPORT_PAGE_ROWS = 1000
+const EXPORT_PAGE_ROWS = 250
 
 /**
  * The SQLite engine: one connection, statements prepared once, writes group-committed.
