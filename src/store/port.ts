@@ -25,6 +25,9 @@ export interface MessagesListing extends MessagesPage {
   next?: PagePosition | null
 }
 
+/** Filters an export takes: a listing's, without paging. */
+export type ExportFilter = Pick<MessageFilter, 'from' | 'since' | 'q'>
+
 /** Readiness as far as storage can tell; the server adds its own shutdown check. */
 export type StorageChecks = Omit<ReadinessChecks, 'shutdown'>
 
