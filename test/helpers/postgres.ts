@@ -165,13 +165,32 @@ export async function adminQuery<T extends pg.QueryResultRow = pg.QueryResultRow
   }
 }
 
-/** A new, empty database on `serverUrl` (the shared one unless given), dropped (forcibly) when the test ends. */
+/**
+ * Drops a test's database once nothing uses it any more. The test's after hooks run in the order they
+ * were registered, so this one (registered when the database was made) usually runs before the hook
+ * that closes the app or kills the server using it: dropping at once, or forcibly, would cut a live
+ * app's connections. So it runs in the background, retrying a plain DROP until the users are gone,
+ * and forces it only after 15 s. The test file's process stays up until it is done.
+ */
+async function dropWhenUnused (serverUrl: string, name: string): Promise<void> {
+  for (const end = Date.now() + 15_000; Date.now() < end;) {
+    try {
+      await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name}`)
+      return
+    } catch (error) {
+      if ((error as { code?: string }).code !== '55006') return // 55006: object_in_use; anything else: give up quietly
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {})
+}
+
+/** A new, empty database on `serverUrl` (the shared one unless given), dropped once the test is over. */
 export async function freshDatabase (t: TestContext, serverUrl = sharedServerUrl()): Promise<string> {
   if (serverUrl === null) throw new Error('no PostgreSQL server: run through test/helpers/with-postgres.ts or set TEST_POSTGRES_URL')
   const name = freshName()
   await adminQuery(serverUrl, `CREATE DATABASE ${name} TEMPLATE template0`)
-  // WITH (FORCE) ends the connections a still-running server holds, whatever order the after hooks run in.
-  t.after(async () => { await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {}) })
+  t.after(() => { dropWhenUnused(serverUrl, name).catch(() => {}) })
   return withDatabase(serverUrl, name)
 }
 
