@@ -157,6 +157,9 @@ function freshName (): string {
 /** Runs statements on one short-lived connection (CREATE/DROP DATABASE cannot share a transaction). */
 export async function adminQuery<T extends pg.QueryResultRow = pg.QueryResultRow> (serverUrl: string, sql: string, values?: unknown[]): Promise<T[]> {
   const client = new pg.Client({ connectionString: serverUrl })
+  // A server that goes away (a test crashing it) fails the query; without a listener the client's
+  // 'error' event would be an uncaught exception on top.
+  client.on('error', () => {})
   await client.connect()
   try {
     return (await client.query<T>(sql, values)).rows
@@ -185,12 +188,23 @@ async function dropWhenUnused (serverUrl: string, name: string): Promise<void> {
   await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {})
 }
 
+const pendingDrops = new Set<Promise<void>>()
+
+/** Resolves once every database drop started so far is done: before stopping the server they are on. */
+export async function dropsSettled (): Promise<void> {
+  await Promise.all([...pendingDrops])
+}
+
 /** A new, empty database on `serverUrl` (the shared one unless given), dropped once the test is over. */
 export async function freshDatabase (t: TestContext, serverUrl = sharedServerUrl()): Promise<string> {
   if (serverUrl === null) throw new Error('no PostgreSQL server: run through test/helpers/with-postgres.ts or set TEST_POSTGRES_URL')
   const name = freshName()
   await adminQuery(serverUrl, `CREATE DATABASE ${name} TEMPLATE template0`)
-  t.after(() => { dropWhenUnused(serverUrl, name).catch(() => {}) })
+  t.after(() => {
+    const drop = dropWhenUnused(serverUrl, name).catch(() => {})
+    pendingDrops.add(drop)
+    drop.finally(() => pendingDrops.delete(drop)).catch(() => {})
+  })
   return withDatabase(serverUrl, name)
 }
 

@@ -4,10 +4,11 @@ import { join } from 'node:path'
 import { after, before, test, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import pg from 'pg'
 import { buildServer } from '../../scripts/build.ts'
 import { SECRET } from '../helper.ts'
 import { call, delivery, post, storedIds, type LiveResponse } from '../faults/live-client.ts'
-import { adminQuery, freshDatabase, postgresMissing, startCluster, type Cluster } from '../helpers/postgres.ts'
+import { adminQuery, dropsSettled, freshDatabase, postgresMissing, startCluster, type Cluster } from '../helpers/postgres.ts'
 import { startServer, type ServerProcess } from '../helpers/server-process.ts'
 
 // Several real server processes (the production bundle, as `npm start` runs it) on one PostgreSQL
@@ -29,7 +30,8 @@ before(async () => {
   cluster = await startCluster()
 })
 
-after(() => {
+after(async () => {
+  await dropsSettled()
   cluster?.remove()
   if (bundle !== '') rmSync(bundle, { recursive: true, force: true })
 })
@@ -267,4 +269,38 @@ test('started while the database is down: liveness 200, readiness 503 naming dat
   t.diagnostic(`ready ${took} ms after the database came up`)
   assert.equal((await post(server.url, delivery('late'))).status, 200)
   assert.deepEqual([...await sqlIds(url)], ['late'])
+})
+
+test('the database ends the service\'s connections while it migrates (a restart, a failover): the process runs on and gets ready', options, async (t) => {
+  const url = await database(t)
+  // Hold the migrations' advisory lock (src/store/postgres/migrations.ts MIGRATION_LOCK, "hook") so the
+  // replica's migration waits on it with its connection checked out of the pool, then end that connection
+  // from the server side, as a restart or a failover does.
+  const holder = new pg.Client({ connectionString: url })
+  holder.on('error', () => {})
+  await holder.connect()
+  t.after(() => holder.end().catch(() => {}))
+  await holder.query('SELECT pg_advisory_lock($1)', [0x686f6f6b])
+
+  const server = await replica(t, url)
+  const waiting = () => adminQuery<{ pid: number }>(url, `SELECT pid FROM pg_stat_activity
+    WHERE datname = current_database() AND application_name = 'hookvault' AND wait_event_type = 'Lock'`)
+  await within(10_000, 'the migration waits for the lock', async () => (await waiting()).length > 0)
+  await adminQuery(url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+    WHERE datname = current_database() AND application_name = 'hookvault'`)
+  await sleep(1000)
+  assert.ok(running(server), `the replica exited: ${server.stdout.slice(-5).join('\n')}`)
+  assert.equal((await call(`${server.url}/health/live`)).status, 200)
+
+  // Waiting for another process's migration is "not ready", said at once: a probe that hangs until the
+  // load balancer's timeout is not a 503 naming the check.
+  await within(10_000, 'the migration waits for the lock again', async () => (await waiting()).length > 0)
+  const ready = await fetch(`${server.url}/health/ready`, { signal: AbortSignal.timeout(3000) }).catch((error: Error) => error)
+  assert.ok(!(ready instanceof Error), `readiness did not answer within 3 s while migrations wait: ${String(ready)}`)
+  assert.equal(ready.status, 503)
+  assert.notEqual(((await ready.json()) as { checks: Record<string, string> }).checks.migrations, 'ok')
+
+  await holder.query('SELECT pg_advisory_unlock($1)', [0x686f6f6b])
+  await within(5_000, 'ready once the migration can run', async () => (await call(`${server.url}/health/ready`)).status === 200)
+  assert.equal((await post(server.url, delivery('after-terminate'))).status, 200)
 })
