@@ -41,6 +41,9 @@ interface SearchCount {
   through: number
 }
 
+/** UTF-8 byte order, as the database's COLLATE "C" (JS's < compares UTF-16 code units). */
+const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+
 /** A row of a page query: the message (stored form) and its instant key. */
 interface PageRow {
   message_id: string
@@ -267,7 +270,7 @@ export class PostgresStore implements MessageStore {
     const after = filter.after
     const from = after === undefined
       ? 0
-      : rows.findIndex((r) => r.ts_key > after.tsKey || (r.ts_key === after.tsKey && r.message_id > encodeText(after.messageId)))
+      : rows.findIndex((r) => r.ts_key > after.tsKey || (r.ts_key === after.tsKey && byteOrder(r.message_id, encodeText(after.messageId)) > 0))
     const page = from === -1 ? [] : rows.slice(from + filter.offset, from + filter.offset + filter.limit + 1)
     return this.#listing(filter, page, rows.length)
   }
