@@ -64,11 +64,14 @@ interface PageRow {
  * https://www.postgresql.org/docs/15/libpq-connect.html#LIBPQ-CONNECT-OPTIONS
  */
 export function connectionString (url: string): string {
-  const parsed = new URL(url)
-  const given = parsed.searchParams.get('options') ?? ''
+  // Only the query string is rewritten: the rest stays as given (libpq forms WHATWG URL would refuse).
+  const at = url.indexOf('?')
+  const [base, query] = at === -1 ? [url, ''] : [url.slice(0, at), url.slice(at + 1)]
+  const params = new URLSearchParams(query)
+  const given = params.get('options') ?? ''
   const durable = /synchronous_commit\s*=\s*remote_apply/.test(given) ? '' : '-c synchronous_commit=on'
-  parsed.searchParams.set('options', [given, durable, '-c plan_cache_mode=force_custom_plan'].filter((o) => o !== '').join(' '))
-  return parsed.toString()
+  params.set('options', [given, durable, '-c plan_cache_mode=force_custom_plan'].filter((o) => o !== '').join(' '))
+  return `${base}?${params.toString()}`
 }
 
 /**
