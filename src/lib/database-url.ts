@@ -37,14 +37,17 @@ export function parseDatabaseUrl (url: string): DatabaseLocation | null {
 /**
  * A URL node-postgres can connect with: it parses, and names a host or a socket directory (an empty
  * host, as in postgresql:///db, means libpq's default socket, which node-postgres does not know, so a
- * ?host= must say where it is).
+ * ?host= must say where it is). WHATWG URL refuses credentials before an empty host
+ * (postgresql://user@/db?host=/socket), which libpq accepts, so the check reads such a URL with a
+ * placeholder host.
  */
 function isPostgresUrl (url: string): boolean {
   let parsed: URL
   try {
-    parsed = new URL(url)
+    parsed = new URL(url.replace(/^(postgres(?:ql)?:\/\/[^/?#]*@)(?=[/?#]|$)/, '$1placeholder'))
   } catch {
     return false
   }
-  return parsed.hostname !== '' || (parsed.searchParams.get('host') ?? '') !== ''
+  const host = parsed.hostname === 'placeholder' ? '' : parsed.hostname
+  return host !== '' || (parsed.searchParams.get('host') ?? '') !== ''
 }

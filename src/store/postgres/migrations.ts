@@ -14,14 +14,26 @@ export const MIGRATIONS: readonly string[] = [
   //   first and holds its lock to COMMIT, so ticks are in commit order: a snapshot that sees tick c sees
   //   exactly the rows of ticks ≤ c. Counts cached at tick c are brought up to date by counting only
   //   rows with batch > c (postgres-store.ts, search counts), across every replica.
+  // A btree entry holds at most ~2.7 kB, and the contract caps neither message_id nor from, so no index
+  // holds them whole: uniqueness (the primary key's job, first write wins) is a unique index on their
+  // SHA-256, and order indexes hold a 200-character prefix; statements order by (prefix, whole value),
+  // which is the whole value's order, the prefix doing the work and the whole value breaking its rare ties.
   // Aggregates kept in the same commit as the rows, so totals and /stats read a few rows, never a count:
   // - totals: rows and distinct senders;
   // - sender_counts: per sender, with an index in top-10 order;
   // - time_counts: rows per day (level 0), minute (1) and second (2) of ts_key, so a `since` total sums
   //   at most a few thousand buckets plus one second's rows.
-  `CREATE EXTENSION IF NOT EXISTS pg_trgm;
+  `DO $$ BEGIN
+     IF current_setting('server_encoding') <> 'UTF8' THEN
+       RAISE EXCEPTION 'hookvault needs a database with UTF8 encoding, not %', current_setting('server_encoding');
+     END IF;
+   END $$;
+   CREATE EXTENSION IF NOT EXISTS pg_trgm;
+   -- IMMUTABLE holds: the database encoding (UTF8, checked above) never changes.
+   CREATE FUNCTION hookvault_key (text) RETURNS bytea LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+     AS $$ SELECT sha256(convert_to($1, 'UTF8')) $$;
    CREATE TABLE messages (
-     message_id  text COLLATE "C" PRIMARY KEY,
+     message_id  text COLLATE "C" NOT NULL,
      from_msisdn text COLLATE "C" NOT NULL,
      to_msisdn   text NOT NULL,
      ts          text NOT NULL,
@@ -31,8 +43,9 @@ export const MIGRATIONS: readonly string[] = [
      folded      text COLLATE "C",
      batch       bigint NOT NULL
    );
-   CREATE INDEX messages_order ON messages (ts_key, message_id);
-   CREATE INDEX messages_sender ON messages (from_msisdn, ts_key, message_id);
+   CREATE UNIQUE INDEX messages_id ON messages (hookvault_key(message_id));
+   CREATE INDEX messages_order ON messages (ts_key, left(message_id, 200));
+   CREATE INDEX messages_sender ON messages (left(from_msisdn, 200), ts_key, left(message_id, 200));
    CREATE INDEX messages_batch ON messages (batch);
    CREATE INDEX messages_folded ON messages USING gin (folded gin_trgm_ops);
    CREATE TABLE write_clock (
@@ -48,10 +61,11 @@ export const MIGRATIONS: readonly string[] = [
    );
    INSERT INTO totals (id, messages, senders) VALUES (1, 0, 0);
    CREATE TABLE sender_counts (
-     from_msisdn text COLLATE "C" PRIMARY KEY,
+     from_msisdn text COLLATE "C" NOT NULL,
      n           bigint NOT NULL
    );
-   CREATE INDEX sender_counts_top ON sender_counts (n DESC, from_msisdn ASC);
+   CREATE UNIQUE INDEX sender_counts_sender ON sender_counts (hookvault_key(from_msisdn));
+   CREATE INDEX sender_counts_top ON sender_counts (n DESC, left(from_msisdn, 200));
    CREATE TABLE time_counts (
      level  smallint NOT NULL,
      bucket text COLLATE "C" NOT NULL,

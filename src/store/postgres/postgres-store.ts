@@ -41,6 +41,9 @@ interface SearchCount {
   through: number
 }
 
+/** UTF-8 byte order, as the database's COLLATE "C" (JS's < compares UTF-16 code units). */
+const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+
 /** A row of a page query: the message (stored form) and its instant key. */
 interface PageRow {
   message_id: string
@@ -61,11 +64,14 @@ interface PageRow {
  * https://www.postgresql.org/docs/15/libpq-connect.html#LIBPQ-CONNECT-OPTIONS
  */
 export function connectionString (url: string): string {
-  const parsed = new URL(url)
-  const given = parsed.searchParams.get('options') ?? ''
+  // Only the query string is rewritten: the rest stays as given (libpq forms WHATWG URL would refuse).
+  const at = url.indexOf('?')
+  const [base, query] = at === -1 ? [url, ''] : [url.slice(0, at), url.slice(at + 1)]
+  const params = new URLSearchParams(query)
+  const given = params.get('options') ?? ''
   const durable = /synchronous_commit\s*=\s*remote_apply/.test(given) ? '' : '-c synchronous_commit=on'
-  parsed.searchParams.set('options', [given, durable, '-c plan_cache_mode=force_custom_plan'].filter((o) => o !== '').join(' '))
-  return parsed.toString()
+  params.set('options', [given, durable, '-c plan_cache_mode=force_custom_plan'].filter((o) => o !== '').join(' '))
+  return `${base}?${params.toString()}`
 }
 
 /**
@@ -267,7 +273,7 @@ export class PostgresStore implements MessageStore {
     const after = filter.after
     const from = after === undefined
       ? 0
-      : rows.findIndex((r) => r.ts_key > after.tsKey || (r.ts_key === after.tsKey && r.message_id > encodeText(after.messageId)))
+      : rows.findIndex((r) => r.ts_key > after.tsKey || (r.ts_key === after.tsKey && byteOrder(r.message_id, encodeText(after.messageId)) > 0))
     const page = from === -1 ? [] : rows.slice(from + filter.offset, from + filter.offset + filter.limit + 1)
     return this.#listing(filter, page, rows.length)
   }

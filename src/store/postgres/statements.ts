@@ -21,12 +21,12 @@ export const INSERT_BATCH = `WITH clock AS (
     SELECT m.message_id, m.from_msisdn, m.to_msisdn, m.ts, m.text, $8, m.ts_key, m.folded, (SELECT seq FROM clock)
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
       AS m (message_id, from_msisdn, to_msisdn, ts, text, ts_key, folded)
-    ON CONFLICT (message_id) DO NOTHING
+    ON CONFLICT ((hookvault_key(message_id))) DO NOTHING
     RETURNING message_id, from_msisdn, ts_key
   ), senders AS (
     INSERT INTO sender_counts AS s (from_msisdn, n)
     SELECT from_msisdn, count(*) FROM ins GROUP BY from_msisdn
-    ON CONFLICT (from_msisdn) DO UPDATE SET n = s.n + excluded.n
+    ON CONFLICT ((hookvault_key(from_msisdn))) DO UPDATE SET n = s.n + excluded.n
     RETURNING (s.xmax = 0) AS added
   ), times AS (
     INSERT INTO time_counts AS t (level, bucket, n)
@@ -48,16 +48,16 @@ export const INSERT_BATCH = `WITH clock AS (
 export const DELETE_OLDER = `WITH clock AS (
     UPDATE write_clock SET seq = seq + 1, deleted_at = seq + 1 WHERE id = 1 RETURNING seq
   ), del AS (
-    DELETE FROM messages WHERE message_id IN (
-      SELECT message_id FROM messages
+    DELETE FROM messages WHERE ctid = ANY (ARRAY(
+      SELECT ctid FROM messages
       WHERE ts_key < $1 AND (SELECT seq FROM clock) IS NOT NULL
-      ORDER BY ts_key, message_id LIMIT $2
-    )
+      ORDER BY ts_key, left(message_id, 200), message_id LIMIT $2
+    ))
     RETURNING from_msisdn, ts_key
   ), senders AS (
     UPDATE sender_counts s SET n = s.n - d.k
     FROM (SELECT from_msisdn, count(*) AS k FROM del GROUP BY from_msisdn) d
-    WHERE s.from_msisdn = d.from_msisdn
+    WHERE hookvault_key(s.from_msisdn) = hookvault_key(d.from_msisdn)
   ), times AS (
     UPDATE time_counts t SET n = t.n - d.k
     FROM (
@@ -73,7 +73,7 @@ export const DELETE_OLDER = `WITH clock AS (
 
 /** After DELETE_OLDER, in its transaction: senders left with no rows stop counting as senders. */
 export const DROP_EMPTY_SENDERS = `WITH gone AS (
-    DELETE FROM sender_counts WHERE from_msisdn = ANY($1::text[]) AND n <= 0 RETURNING 1
+    DELETE FROM sender_counts WHERE hookvault_key(from_msisdn) IN (SELECT hookvault_key(f) FROM unnest($1::text[]) f) AND n <= 0 RETURNING 1
   )
   UPDATE totals SET senders = senders - (SELECT count(*) FROM gone) WHERE id = 1`
 
@@ -82,9 +82,9 @@ export const DROP_EMPTY_BUCKETS = 'DELETE FROM time_counts WHERE n <= 0'
 /** /stats in one statement (one snapshot): every figure is a row read or an index edge. */
 export const STATS = `SELECT t.messages, t.senders,
     (SELECT coalesce(json_agg(json_build_object('from', s.from_msisdn, 'count', s.n) ORDER BY s.n DESC, s.from_msisdn), '[]'::json)
-      FROM (SELECT from_msisdn, n FROM sender_counts ORDER BY n DESC, from_msisdn LIMIT 10) s) AS top,
-    (SELECT ts FROM messages ORDER BY ts_key, message_id LIMIT 1) AS first,
-    (SELECT ts FROM messages ORDER BY ts_key DESC, message_id DESC LIMIT 1) AS last
+      FROM (SELECT from_msisdn, n FROM sender_counts ORDER BY n DESC, left(from_msisdn, 200), from_msisdn LIMIT 10) s) AS top,
+    (SELECT ts FROM messages ORDER BY ts_key, left(message_id, 200), message_id LIMIT 1) AS first,
+    (SELECT ts FROM messages ORDER BY ts_key DESC, left(message_id, 200) DESC, message_id DESC LIMIT 1) AS last
   FROM totals t WHERE t.id = 1`
 
 /**
@@ -99,7 +99,8 @@ export const PROBE_WRITE = `WITH w AS (
   SELECT current_setting('synchronous_commit') AS sync, (SELECT max(version) FROM schema_migrations) AS version FROM w`
 
 const COLUMNS = 'message_id, from_msisdn AS "from", to_msisdn AS "to", ts, text, ts_key'
-const ORDER = 'ORDER BY ts_key, message_id'
+/** The contract's order; the 200-character prefix is what the indexes hold (migrations.ts). */
+const ORDER = 'ORDER BY ts_key, left(message_id, 200), message_id'
 
 /** `%q%` for LIKE, with LIKE's own metacharacters escaped: `q` is a literal substring (contract §3). */
 export function likePattern (q: string): string {
@@ -129,7 +130,10 @@ interface SearchOptions {
 /** The WHERE terms every filter adds (keyset excluded): shared by a page and its total. */
 function filterTerms (filter: ExportFilter, params: Params, search: SearchOptions | undefined): string[] {
   const terms: string[] = []
-  if (filter.from !== undefined) terms.push(`from_msisdn = ${params.add(encodeText(filter.from))}`)
+  if (filter.from !== undefined) {
+    const from = params.add(encodeText(filter.from))
+    terms.push(`left(from_msisdn, 200) = left(${from}, 200) AND from_msisdn = ${from}`)
+  }
   if (filter.since !== undefined) terms.push(`ts_key >= ${params.add(instantKey(filter.since))}`)
   if (search !== undefined) {
     terms.push(search.useIndex ? `folded LIKE ${params.add(likePattern(search.q))}` : `strpos(folded, ${params.add(search.q)}) > 0`)
@@ -143,7 +147,8 @@ const where = (terms: string[]) => terms.length === 0 ? '' : `WHERE ${terms.join
 function page (filter: MessageFilter, params: Params, search: SearchOptions | undefined): string {
   const terms = filterTerms(filter, params, search)
   if (filter.after !== undefined) {
-    terms.push(`(ts_key, message_id) > (${params.add(filter.after.tsKey)}, ${params.add(encodeText(filter.after.messageId))})`)
+    const id = params.add(encodeText(filter.after.messageId))
+    terms.push(`(ts_key, left(message_id, 200), message_id) > (${params.add(filter.after.tsKey)}, left(${id}, 200), ${id})`)
   }
   const paging = `LIMIT ${params.add(filter.limit + 1)} OFFSET ${params.add(filter.offset)}`
   // OFFSET 0 keeps the planner from walking the order index and testing every row (a rare word): the
@@ -175,7 +180,7 @@ export function listing (filter: MessageFilter, search: SearchOptions | undefine
   let total: string
   if (search === undefined && filter.from === undefined && filter.since === undefined) total = '(SELECT messages FROM totals WHERE id = 1)'
   else if (search === undefined && filter.from !== undefined && filter.since === undefined) {
-    total = `coalesce((SELECT n FROM sender_counts WHERE from_msisdn = ${params.add(encodeText(filter.from))}), 0)`
+    total = `coalesce((SELECT n FROM sender_counts WHERE hookvault_key(from_msisdn) = hookvault_key(${params.add(encodeText(filter.from))})), 0)`
   } else if (search === undefined && filter.from === undefined) total = countSince(filter.since!, params)
   else total = `(SELECT count(*) FROM messages ${where(filterTerms(filter, params, search))})`
   const pageSql = page(filter, params, search)
