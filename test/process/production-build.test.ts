@@ -28,7 +28,13 @@ test('the production bundle starts, serves every route family and shuts down cle
   t.after(() => server.kill())
 
   const get = (path: string) => fetch(server.url + path)
-  assert.equal((await get('/health/ready')).status, 200)
+  // Ready once migrated: at once on SQLite (before listening), within moments on PostgreSQL (in the background).
+  let ready = await get('/health/ready')
+  for (let i = 0; i < 100 && ready.status !== 200; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    ready = await get('/health/ready')
+  }
+  assert.equal(ready.status, 200, await ready.text())
 
   const body = JSON.stringify(message({ message_id: 'bundle-1' }))
   const delivered = await fetch(`${server.url}/webhook`, {

@@ -121,7 +121,7 @@ test('SHUTDOWN_DRAIN_MS: after SIGTERM readiness answers 503 while webhooks are 
     headers: { 'content-type': 'application/json', 'x-signature': sign(SECRET, body) },
     body
   })
-  assert.equal(delivered.status, 200, 'traffic is still served while draining')
+  assert.equal(delivered.status, 200, `traffic is still served while draining: ${await delivered.clone().text()}`)
 
   assert.equal(await server.exited, 0)
   assert.ok((await storedMessageIds(url)).has('during-drain'))
