@@ -158,7 +158,10 @@ test('the same new message_id delivered to two replicas at once: one row, every 
 
 test('a message acknowledged by one replica is at once in the other one\'s /messages and /stats', options, async (t) => {
   const url = await database(t)
-  const [a, b] = [await replica(t, url), await replica(t, url)]
+  // The second replica reaches the same database through the unix socket (libpq's ?host=<directory> form).
+  const { port, socketDir } = theCluster()
+  const overSocket = `postgres://postgres@/${new URL(url).pathname.slice(1)}?host=${encodeURIComponent(socketDir)}&port=${port}`
+  const [a, b] = [await replica(t, url), await replica(t, overSocket)]
   for (let i = 0; i < 30; i++) {
     const [writer, reader] = i % 2 === 0 ? [a, b] : [b, a]
     const from = `+1555000${String(i).padStart(4, '0')}`
