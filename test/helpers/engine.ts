@@ -27,6 +27,14 @@ export function sqliteOnly (why: string): { skip?: string } {
 }
 
 /**
+ * Test options for a test no database takes part in (the process stops before opening one): it runs in
+ * the SQLite pass only, since a second run would prove nothing about the other engine.
+ */
+export function engineNeutral (why: string): { skip?: string } {
+  return ENGINE === 'sqlite' ? {} : { skip: `no database involved (${why}): runs in the SQLite pass only` }
+}
+
+/**
  * A fresh database for one test on the engine under test, removed when the test ends. SQLite: in memory,
  * or a file in a temporary folder when `durable` (the data must outlive a process); PostgreSQL: a new
  * database on the shared server (always durable).

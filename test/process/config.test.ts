@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { engineNeutral } from '../helpers/engine.ts'
 import { startServer } from '../helpers/server-process.ts'
 
 const cases: Array<[string, Record<string, string>]> = [
@@ -10,7 +11,7 @@ const cases: Array<[string, Record<string, string>]> = [
 ]
 
 for (const [variable, env] of cases) {
-  test(`refuses to start on a bad ${variable}: non-zero exit, one JSON line naming it`, async () => {
+  test(`refuses to start on a bad ${variable}: non-zero exit, one JSON line naming it`, engineNeutral('the configuration is refused first'), async () => {
     const server = await startServer(env, { waitReady: false })
     const code = await server.exited
     assert.notEqual(code, 0)
