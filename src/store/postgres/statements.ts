@@ -131,8 +131,9 @@ interface SearchOptions {
 function filterTerms (filter: ExportFilter, params: Params, search: SearchOptions | undefined): string[] {
   const terms: string[] = []
   if (filter.from !== undefined) {
-    const from = params.add(encodeText(filter.from))
-    terms.push(`left(from_msisdn, 200) = left(${from}, 200) AND from_msisdn = ${from}`)
+    const from = encodeText(filter.from)
+    // Below the prefix length, the prefix equal to `from` means the whole value is: the index alone answers.
+    terms.push(short(from) ? `left(from_msisdn, 200) = ${params.add(from)}` : `left(from_msisdn, 200) = left(${params.add(from)}, 200) AND from_msisdn = $${params.values.length}`)
   }
   if (filter.since !== undefined) terms.push(`ts_key >= ${params.add(instantKey(filter.since))}`)
   if (search !== undefined) {
@@ -141,14 +142,21 @@ function filterTerms (filter: ExportFilter, params: Params, search: SearchOption
   return terms
 }
 
+/** Shorter than the indexes' prefix (200 characters, which left() counts in code points). */
+const short = (s: string) => s.length < 200 || [...s].length < 200
+
 const where = (terms: string[]) => terms.length === 0 ? '' : `WHERE ${terms.join(' AND ')}`
 
 /** The page: one more row than the limit, so the caller knows whether a next page exists. */
 function page (filter: MessageFilter, params: Params, search: SearchOptions | undefined): string {
   const terms = filterTerms(filter, params, search)
   if (filter.after !== undefined) {
-    const id = params.add(encodeText(filter.after.messageId))
-    terms.push(`(ts_key, left(message_id, 200), message_id) > (${params.add(filter.after.tsKey)}, left(${id}, 200), ${id})`)
+    const id = encodeText(filter.after.messageId)
+    const key = params.add(filter.after.tsKey)
+    // As with `from`: below the prefix length, a row whose prefix equals the id is that row.
+    terms.push(short(id)
+      ? `(ts_key, left(message_id, 200)) > (${key}, ${params.add(id)})`
+      : `(ts_key, left(message_id, 200), message_id) > (${key}, left(${params.add(id)}, 200), $${params.values.length})`)
   }
   const paging = `LIMIT ${params.add(filter.limit + 1)} OFFSET ${params.add(filter.offset)}`
   // OFFSET 0 keeps the planner from walking the order index and testing every row (a rare word): the
