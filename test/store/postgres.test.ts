@@ -53,6 +53,8 @@ function open (t: TestContext, url: string, options: { poolMax?: number } = {}):
 const message = (id: string, overrides: Partial<Message> = {}): Message =>
   ({ message_id: id, from: '+919876543210', to: '+14155550100', ts: '2025-01-15T10:00:00Z', text: 'Hello', ...overrides })
 
+const LONG_SENDER = '+' + '7'.repeat(260)
+
 /** Inputs where order, folding and ties matter: fractions, equal instants, non-ASCII, NUL, LIKE metacharacters. */
 const CORPUS: Message[] = [
   message('m10', { ts: '2025-01-15T10:00:00.5Z', text: 'Grüße aus KÖLN' }),
@@ -65,6 +67,10 @@ const CORPUS: Message[] = [
   message('😀', { ts: '2025-01-16T00:00:00Z', text: 'ÉCOLE 東京 🎉', from: '+3' }),
   message('\uffff', { ts: '2025-01-16T00:00:00Z', text: 'İstanbul', from: '+3' }),
   message('m3', { ts: '2025-02-01T00:00:00.1Z', text: 'percent % and under_score', from: '+1' }),
+  // Longer than the indexes' 200-character prefix (migrations.ts): equal prefixes, order decided after them.
+  message('p'.repeat(250) + 'b', { ts: '2025-01-15T10:00:00Z', text: 'long id b', from: LONG_SENDER }),
+  message('p'.repeat(250) + 'a', { ts: '2025-01-15T10:00:00Z', text: 'long id a', from: LONG_SENDER + '0' }),
+  message('p'.repeat(200), { ts: '2025-01-15T10:00:00Z', text: 'prefix-long id', from: LONG_SENDER }),
   ...Array.from({ length: 30 }, (_, i) => message(`bulk-${String(i).padStart(2, '0')}`, {
     ts: `2025-01-15T10:0${i % 4}:00.${i % 3}Z`,
     text: i % 5 === 0 ? null : `order ${i} reminder`,
@@ -73,7 +79,7 @@ const CORPUS: Message[] = [
 ]
 
 const FILTERS: Array<Omit<MessageFilter, 'limit' | 'offset'>> = [
-  {}, { from: '+1' }, { from: '+22' }, { from: '+nobody' }, { since: '2025-01-15T10:00:00Z' }, { since: '2025-01-15T10:00:00.5Z' },
+  {}, { from: '+1' }, { from: '+22' }, { from: LONG_SENDER }, { from: LONG_SENDER + '0' }, { from: LONG_SENDER.slice(0, 200) }, { from: '+nobody' }, { since: '2025-01-15T10:00:00Z' }, { since: '2025-01-15T10:00:00.5Z' },
   { since: '2025-01-15T10:01:00Z' }, { since: '2030-01-01T00:00:00Z' }, { from: '+40', since: '2025-01-15T10:01:00Z' },
   { q: 'strasse' }, { q: 'ß' }, { q: 'é' }, { q: 'ÉCOLE' }, { q: 'σοφια' }, { q: 'ς' }, { q: 'ORDER' }, { q: 'o' }, { q: 'or' },
   { q: '%' }, { q: '_' }, { q: '\u0000' }, { q: '\u0001' }, { q: '\u0002' }, { q: 'b' }, { q: 'i̇' }, { q: '東' }, { q: '😀' },

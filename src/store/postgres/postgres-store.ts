@@ -24,8 +24,8 @@ export interface PostgresStoreOptions {
   retryMs?: number
 }
 
-/** Most searches whose counts are cached (least recently used first out). */
-const SEARCH_COUNT_CACHE = 512
+/** Most filters whose counts are cached (least recently used first out). */
+const COUNT_CACHE = 512
 /**
  * Relative cost of one trigram-index candidate (bitmap, heap fetch, recheck, sort) against one row of an
  * ordered scan that tests the folded text; decides the search plan as in the SQLite engine.
@@ -34,7 +34,10 @@ const CANDIDATE_COST = 2.5
 /** Rows an export fetches per round trip (and hands the caller as one array). */
 const EXPORT_CHUNK = 1000
 
-interface SearchCount {
+/** The cache key of a counted filter. */
+const countKey = (from: string | undefined, since: string | undefined, q: string | undefined) => JSON.stringify([from ?? null, since ?? null, q ?? null])
+
+interface CachedCount {
   /** Rows matching, as of `through`. */
   n: number
   /** The write_clock tick the count is exact for. */
@@ -88,7 +91,7 @@ export class PostgresStore implements MessageStore {
   readonly #pool: pg.Pool
   readonly #writes: AsyncGroupCommit<Message, SaveOutcome>
   readonly #retryMs: number
-  readonly #searchCounts = new Map<string, SearchCount>()
+  readonly #counts = new Map<string, CachedCount>()
   /** Statement text → name, so each connection prepares a statement once. */
   readonly #names = new Map<string, string>()
   /** Rows stored, as last read: only an estimate for choosing a search plan. */
@@ -210,43 +213,48 @@ export class PostgresStore implements MessageStore {
     await this.#ready()
     const q = filter.q === undefined || filter.q === '' ? undefined : foldCase(filter.q)
     if (q !== undefined && mayMisalign(q)) return this.#listChecked(filter, q)
-    if (q === undefined || filter.from !== undefined || filter.since !== undefined) {
-      const plan = sql.listing(filter, q === undefined ? undefined : { q: encodeText(q), useIndex: q !== undefined && filter.from === undefined && this.#rare(q, filter) })
+    if (q === undefined && (filter.from === undefined || filter.since === undefined)) {
+      const plan = sql.listing(filter)
       const rows = await this.#query<PageRow & { total: string }>(plan.text, plan.values)
       return this.#listing(filter, rows, Number(rows[0]?.total ?? 0))
     }
-    // A search without other filters: its total is a cached count brought up to date with the rows
-    // committed since (batch > through), read in the same statement (one snapshot) as the page.
+    // A total no aggregate holds (a search, or a sender since an instant): a count cached per filter,
+    // brought up to date with the rows committed after it (batch > through, the batch index finds
+    // them), read in the same statement (one snapshot) as the page. Uncached, through = -1 counts all.
+    const key = countKey(filter.from, filter.since, q)
+    // A search needs an estimate of its matches to choose its plan: the search's own count.
+    if (q !== undefined && filter.from === undefined && !this.#counts.has(countKey(undefined, undefined, q)) && !this.#counts.has(key)) {
+      await this.#countSearch(q)
+    }
     for (;;) {
-      const cached = this.#searchCounts.get(q) ?? await this.#countSearch(q)
-      const plan = sql.searchListing(filter, encodeText(q), cached.through, this.#rare(q, filter))
+      const cached = this.#counts.get(key)
+      const search = q === undefined ? undefined : { q: encodeText(q), useIndex: filter.from === undefined && this.#rare(q, filter) }
+      const plan = sql.countedListing(filter, search, cached?.through ?? -1)
       const rows = await this.#query<PageRow & { delta: string, clock: string, deleted_at: string }>(plan.text, plan.values)
       const head = rows[0]!
-      if (Number(head.deleted_at) > cached.through) {
+      if (cached !== undefined && Number(head.deleted_at) > cached.through) {
         // Rows were deleted since the count: count again (rare: a retention sweep).
-        this.#searchCounts.delete(q)
+        this.#counts.delete(key)
         continue
       }
-      const n = cached.n + Number(head.delta)
-      this.#remember(q, { n, through: Number(head.clock) })
+      const n = (cached?.n ?? 0) + Number(head.delta)
+      this.#remember(key, { n, through: Number(head.clock) })
       return this.#listing(filter, rows, n)
     }
   }
 
   /** Counts every row matching a search, with the clock tick that count is exact for. */
-  async #countSearch (q: string): Promise<SearchCount> {
+  async #countSearch (q: string): Promise<void> {
     const statement = sql.countSearch(encodeText(q))
     const [row] = await this.#query<{ n: string, clock: string, rows: string }>(statement.text, statement.values)
-    const count = { n: Number(row!.n), through: Number(row!.clock) }
     this.#rowsEstimate = Number(row!.rows)
-    this.#remember(q, count)
-    return count
+    this.#remember(countKey(undefined, undefined, q), { n: Number(row!.n), through: Number(row!.clock) })
   }
 
-  #remember (q: string, count: SearchCount): void {
-    this.#searchCounts.delete(q)
-    this.#searchCounts.set(q, count)
-    if (this.#searchCounts.size > SEARCH_COUNT_CACHE) this.#searchCounts.delete(this.#searchCounts.keys().next().value!)
+  #remember (key: string, count: CachedCount): void {
+    this.#counts.delete(key)
+    this.#counts.set(key, count)
+    if (this.#counts.size > COUNT_CACHE) this.#counts.delete(this.#counts.keys().next().value!)
   }
 
   /**
@@ -255,8 +263,8 @@ export class PostgresStore implements MessageStore {
    */
   #rare (q: string, filter: MessageFilter): boolean {
     if ([...q].length < 3) return false
-    const matches = this.#searchCounts.get(q)?.n
-    if (matches === undefined) return filter.since !== undefined // no estimate: the index bounds the worst case
+    const matches = (this.#counts.get(countKey(undefined, undefined, q)) ?? this.#counts.get(countKey(filter.from, filter.since, q)))?.n
+    if (matches === undefined) return true // no estimate: the index bounds the worst case
     const scanRows = (filter.offset + filter.limit + 1) * (this.#rowsEstimate + 1) / Math.max(matches, 1)
     return matches * CANDIDATE_COST < scanRows
   }

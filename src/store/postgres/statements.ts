@@ -131,8 +131,9 @@ interface SearchOptions {
 function filterTerms (filter: ExportFilter, params: Params, search: SearchOptions | undefined): string[] {
   const terms: string[] = []
   if (filter.from !== undefined) {
-    const from = params.add(encodeText(filter.from))
-    terms.push(`left(from_msisdn, 200) = left(${from}, 200) AND from_msisdn = ${from}`)
+    const from = encodeText(filter.from)
+    // Below the prefix length, the prefix equal to `from` means the whole value is: the index alone answers.
+    terms.push(short(from) ? `left(from_msisdn, 200) = ${params.add(from)}` : `left(from_msisdn, 200) = left(${params.add(from)}, 200) AND from_msisdn = $${params.values.length}`)
   }
   if (filter.since !== undefined) terms.push(`ts_key >= ${params.add(instantKey(filter.since))}`)
   if (search !== undefined) {
@@ -141,14 +142,21 @@ function filterTerms (filter: ExportFilter, params: Params, search: SearchOption
   return terms
 }
 
+/** Shorter than the indexes' prefix (200 characters, which left() counts in code points). */
+const short = (s: string) => s.length < 200 || [...s].length < 200
+
 const where = (terms: string[]) => terms.length === 0 ? '' : `WHERE ${terms.join(' AND ')}`
 
 /** The page: one more row than the limit, so the caller knows whether a next page exists. */
 function page (filter: MessageFilter, params: Params, search: SearchOptions | undefined): string {
   const terms = filterTerms(filter, params, search)
   if (filter.after !== undefined) {
-    const id = params.add(encodeText(filter.after.messageId))
-    terms.push(`(ts_key, left(message_id, 200), message_id) > (${params.add(filter.after.tsKey)}, left(${id}, 200), ${id})`)
+    const id = encodeText(filter.after.messageId)
+    const key = params.add(filter.after.tsKey)
+    // As with `from`: below the prefix length, a row whose prefix equals the id is that row.
+    terms.push(short(id)
+      ? `(ts_key, left(message_id, 200)) > (${key}, ${params.add(id)})`
+      : `(ts_key, left(message_id, 200), message_id) > (${key}, left(${params.add(id)}, 200), $${params.values.length})`)
   }
   const paging = `LIMIT ${params.add(filter.limit + 1)} OFFSET ${params.add(filter.offset)}`
   // OFFSET 0 keeps the planner from walking the order index and testing every row (a rare word): the
@@ -172,29 +180,28 @@ function countSince (since: string, params: Params): string {
 }
 
 /**
- * A page and its total in one statement (one snapshot). The total comes from the aggregates when the
- * filter allows (none: totals; `from`: its sender count; `since`: the time buckets), else it is counted.
+ * A page and its total in one statement (one snapshot), for filters whose total an aggregate holds:
+ * none (totals), `from` alone (its sender count), `since` alone (the time buckets).
  */
-export function listing (filter: MessageFilter, search: SearchOptions | undefined): Statement {
+export function listing (filter: MessageFilter): Statement {
   const params = new Params()
   let total: string
-  if (search === undefined && filter.from === undefined && filter.since === undefined) total = '(SELECT messages FROM totals WHERE id = 1)'
-  else if (search === undefined && filter.from !== undefined && filter.since === undefined) {
-    total = `coalesce((SELECT n FROM sender_counts WHERE hookvault_key(from_msisdn) = hookvault_key(${params.add(encodeText(filter.from))})), 0)`
-  } else if (search === undefined && filter.from === undefined) total = countSince(filter.since!, params)
-  else total = `(SELECT count(*) FROM messages ${where(filterTerms(filter, params, search))})`
-  const pageSql = page(filter, params, search)
+  if (filter.from !== undefined) total = `coalesce((SELECT n FROM sender_counts WHERE hookvault_key(from_msisdn) = hookvault_key(${params.add(encodeText(filter.from))})), 0)`
+  else if (filter.since !== undefined) total = countSince(filter.since, params)
+  else total = '(SELECT messages FROM totals WHERE id = 1)'
+  const pageSql = page(filter, params, undefined)
   return { text: `SELECT t.total, p.* FROM (SELECT ${total} AS total) t LEFT JOIN LATERAL (${pageSql}) p ON true`, values: params.values }
 }
 
 /**
- * A search alone: the page, the rows matching it committed after the cached count's tick (the batch
- * index finds them), and the clock, all from one snapshot.
+ * A page, the rows matching its filters committed after a cached count's tick `through` (-1: all of
+ * them), and the clock, all from one snapshot (postgres-store.ts adds the delta to the cached count).
  */
-export function searchListing (filter: MessageFilter, q: string, through: number, useIndex: boolean): Statement {
+export function countedListing (filter: MessageFilter, search: SearchOptions | undefined, through: number): Statement {
   const params = new Params()
-  const delta = `(SELECT count(*) FROM messages WHERE batch > ${params.add(through)} AND strpos(folded, ${params.add(q)}) > 0)`
-  const pageSql = page(filter, params, { q, useIndex })
+  const terms = [`batch > ${params.add(through)}`, ...filterTerms(filter, params, search)]
+  const delta = `(SELECT count(*) FROM messages ${where(terms)})`
+  const pageSql = page(filter, params, search)
   return {
     text: `SELECT t.delta, t.clock, t.deleted_at, p.* FROM (SELECT ${delta} AS delta, c.seq AS clock, c.deleted_at FROM write_clock c WHERE c.id = 1) t
       LEFT JOIN LATERAL (${pageSql}) p ON true`,
