@@ -47,11 +47,15 @@ const { values } = parseArgs({
     'skip-reads': { type: 'boolean', default: false },
     breakdown: { type: 'boolean', default: false },
     engine: { type: 'string', default: 'sqlite' },
+    // The service listens here, the baseline one above, the second engine two above: another run on the
+    // same machine needs other ports.
+    port: { type: 'string', default: '18000' },
     'postgres-url': { type: 'string' }
   }
 })
 /** wrk when it is installed; autocannon (an npm dependency) always. */
 const TOOLS = spawnSync('wrk', ['--version']).error === undefined ? ['autocannon', 'wrk'] : ['autocannon']
+const PORT = Number(values.port)
 const ENGINE = values.engine
 if (ENGINE !== 'sqlite' && ENGINE !== 'postgres') throw new Error('--engine is sqlite or postgres')
 if (ENGINE === 'postgres' && values.breakdown) throw new Error('--breakdown measures the SQLite engine only')
@@ -85,6 +89,9 @@ const running = new Set<ChildProcess>()
 process.on('exit', () => { for (const child of running) child.kill('SIGKILL') })
 
 async function startServer (command: string[], env: Record<string, string>, logFile: string | null, readyPath: string): Promise<Server & { readyMs: number }> {
+  // Something already answering there (another run) would be measured in place of this server.
+  const taken = await fetch(`http://127.0.0.1:${env.PORT}/`).then(() => true, () => false)
+  if (taken) throw new Error(`port ${env.PORT} is already in use: pass --port with a free one`)
   const started = performance.now()
   // The log file is the child's own stdout, as with `> service.log`: no pipe through this process,
   // whose copying would cost CPU on the cores being measured.
@@ -415,7 +422,7 @@ async function main (): Promise<void> {
     WEBHOOK_SECRET: SECRET,
     DATABASE_URL: databaseUrl,
     HOST: '127.0.0.1',
-    PORT: '18000',
+    PORT: String(PORT),
     LOG_LEVEL: 'info'
   }
   // The production build (npm start runs dist/); tsx only when the build fails.
@@ -432,7 +439,7 @@ async function main (): Promise<void> {
   runner = built ? 'node dist/server.js' : 'tsx src/server.ts'
   let service = await startServer(serviceCommand, serviceEnv, serviceLog, '/health/ready')
   log(`service ready in ${service.readyMs.toFixed(0)} ms on ${ROWS} rows`)
-  const baseline = await startServer(pinned(SERVER_CORE, [process.execPath, '--import', 'tsx', 'bench/baseline.ts']), { PORT: '18001' }, null, '/webhook')
+  const baseline = await startServer(pinned(SERVER_CORE, [process.execPath, '--import', 'tsx', 'bench/baseline.ts']), { PORT: String(PORT + 1) }, null, '/webhook')
 
   log('read latencies')
   const since = await middleTs(service.url)
@@ -507,7 +514,7 @@ async function main (): Promise<void> {
   const sqliteRounds: EngineRound[] = []
   if (ENGINE === 'postgres') {
     log('the SQLite engine, same run')
-    const sqlite = await startServer(serviceCommand, { ...serviceEnv, PORT: '18002', DATABASE_URL: `sqlite:///${await sqliteDatabase(dir)}` }, join(dir, 'sqlite.log'), '/health/ready')
+    const sqlite = await startServer(serviceCommand, { ...serviceEnv, PORT: String(PORT + 2), DATABASE_URL: `sqlite:///${await sqliteDatabase(dir)}` }, join(dir, 'sqlite.log'), '/health/ready')
     await load(sqlite.url, 'autocannon', 'sqlite-warm-', 2)
     await quiet(sqlite.pid)
     for (const tool of TOOLS) {
