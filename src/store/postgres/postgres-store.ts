@@ -120,12 +120,34 @@ export class PostgresStore implements MessageStore {
     this.#startMigration().catch(() => {})
   }
 
+  /**
+   * A connection of our own (export, retention). While checked out, the pool no longer listens for its
+   * 'error' event, and one that arrives between two queries (the server went away while an export
+   * waits for a slow reader) would crash the process: this listener takes it, and the next query fails.
+   */
+  async #checkout (): Promise<pg.PoolClient> {
+    let client: pg.PoolClient
+    try {
+      client = await this.#pool.connect()
+    } catch (error) {
+      throw asUnavailable(error)
+    }
+    const ignore = () => {}
+    client.on('error', ignore)
+    const release = client.release.bind(client)
+    client.release = (error?: Error | boolean) => {
+      client.removeListener('error', ignore)
+      release(error)
+    }
+    return client
+  }
+
   /** Runs the migrations once; after a failure, again in the background until they succeed. */
   #startMigration (): Promise<void> {
     if (this.#migrated) return Promise.resolve()
     if (this.#migration !== null) return this.#migration
     const attempt = (async () => {
-      const client = await this.#pool.connect()
+      const client = await this.#checkout()
       try {
         await migrate(client)
         client.release()
@@ -329,12 +351,7 @@ export class PostgresStore implements MessageStore {
     await this.#ready()
     const q = filter.q === undefined || filter.q === '' ? undefined : foldCase(filter.q)
     const checked = q !== undefined && mayMisalign(q)
-    let client: pg.PoolClient
-    try {
-      client = await this.#pool.connect()
-    } catch (error) {
-      throw asUnavailable(error)
-    }
+    const client = await this.#checkout()
     let broken: Error | undefined
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
@@ -376,12 +393,7 @@ export class PostgresStore implements MessageStore {
    */
   async deleteOlderThan (before: string, limit: number): Promise<number> {
     await this.#ready()
-    let client: pg.PoolClient
-    try {
-      client = await this.#pool.connect()
-    } catch (error) {
-      throw asUnavailable(error)
-    }
+    const client = await this.#checkout()
     try {
       await client.query('BEGIN')
       const { rows: [row] } = await client.query<{ deleted: string, senders: string[] | null }>(this.#statement(sql.DELETE_OLDER, [before, limit]))
