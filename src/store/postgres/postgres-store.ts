@@ -107,7 +107,9 @@ export class PostgresStore implements MessageStore {
       connectionString: connectionString(options.url),
       max: options.poolMax ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 2000,
-      query_timeout: options.queryTimeoutMs ?? 30_000,
+      // A connection whose server vanished without a reset (a network partition) would hold its request
+      // until TCP gave up; the longest query here (a common search's first count at 1M rows) takes seconds.
+      query_timeout: options.queryTimeoutMs ?? 10_000,
       idleTimeoutMillis: 30_000,
       keepAlive: true,
       application_name: 'hookvault'
