@@ -302,3 +302,16 @@ test('a start while the database is unreachable is not an error: not ready, then
   }
   assert.equal(await store.save(message('later')), 'created')
 })
+
+test('the database going away in the middle of an export fails that export with StoreUnavailableError, nothing else', { skip }, async (t) => {
+  const link = await outage(t, await database(t))
+  const store = open(t, link.url)
+  await store.saveAll(Array.from({ length: 2500 }, (_, i) => message(`x${i}`)))
+  const chunks = store.exportMessages({})[Symbol.asyncIterator]()
+  assert.equal(((await chunks.next()).value as unknown[]).length, 1000)
+  await link.down() // while the export waits for its reader: the connection's error arrives between queries
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  await assert.rejects(chunks.next(), StoreUnavailableError)
+  await link.up()
+  assert.equal(await store.save(message('after')), 'created')
+})

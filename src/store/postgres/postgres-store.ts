@@ -107,7 +107,9 @@ export class PostgresStore implements MessageStore {
       connectionString: connectionString(options.url),
       max: options.poolMax ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 2000,
-      query_timeout: options.queryTimeoutMs ?? 30_000,
+      // A connection whose server vanished without a reset (a network partition) would hold its request
+      // until TCP gave up; the longest query here (a common search's first count at 1M rows) takes seconds.
+      query_timeout: options.queryTimeoutMs ?? 10_000,
       idleTimeoutMillis: 30_000,
       keepAlive: true,
       application_name: 'hookvault'
@@ -120,12 +122,34 @@ export class PostgresStore implements MessageStore {
     this.#startMigration().catch(() => {})
   }
 
+  /**
+   * A connection of our own (export, retention). While checked out, the pool no longer listens for its
+   * 'error' event, and one that arrives between two queries (the server went away while an export
+   * waits for a slow reader) would crash the process: this listener takes it, and the next query fails.
+   */
+  async #checkout (): Promise<pg.PoolClient> {
+    let client: pg.PoolClient
+    try {
+      client = await this.#pool.connect()
+    } catch (error) {
+      throw asUnavailable(error)
+    }
+    const ignore = () => {}
+    client.on('error', ignore)
+    const release = client.release.bind(client)
+    client.release = (error?: Error | boolean) => {
+      client.removeListener('error', ignore)
+      release(error)
+    }
+    return client
+  }
+
   /** Runs the migrations once; after a failure, again in the background until they succeed. */
   #startMigration (): Promise<void> {
     if (this.#migrated) return Promise.resolve()
     if (this.#migration !== null) return this.#migration
     const attempt = (async () => {
-      const client = await this.#pool.connect()
+      const client = await this.#checkout()
       try {
         await migrate(client)
         client.release()
@@ -329,12 +353,7 @@ export class PostgresStore implements MessageStore {
     await this.#ready()
     const q = filter.q === undefined || filter.q === '' ? undefined : foldCase(filter.q)
     const checked = q !== undefined && mayMisalign(q)
-    let client: pg.PoolClient
-    try {
-      client = await this.#pool.connect()
-    } catch (error) {
-      throw asUnavailable(error)
-    }
+    const client = await this.#checkout()
     let broken: Error | undefined
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
@@ -376,12 +395,7 @@ export class PostgresStore implements MessageStore {
    */
   async deleteOlderThan (before: string, limit: number): Promise<number> {
     await this.#ready()
-    let client: pg.PoolClient
-    try {
-      client = await this.#pool.connect()
-    } catch (error) {
-      throw asUnavailable(error)
-    }
+    const client = await this.#checkout()
     try {
       await client.query('BEGIN')
       const { rows: [row] } = await client.query<{ deleted: string, senders: string[] | null }>(this.#statement(sql.DELETE_OLDER, [before, limit]))
