@@ -13,7 +13,7 @@ import { isValidSignature } from '../src/lib/signature.ts'
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts'
 
 const location = parseDatabaseUrl(process.env.DATABASE_URL ?? '')
-if (location === null || location.filename === ':memory:') throw new Error('bench/floor.ts needs DATABASE_URL naming a database file (a copy of the seeded one)')
+if (location === null || location.engine !== 'sqlite' || location.filename === ':memory:') throw new Error('bench/floor.ts needs DATABASE_URL naming a database file (a copy of the seeded one)')
 const secret = process.env.WEBHOOK_SECRET ?? ''
 // Rows stay unindexed: the floor's file is its own copy, thrown away after the round.
 const store = new SqliteStore({ filename: location.filename, indexing: { auto: false }, tuning: { checkpointIntervalMs: 0 } })

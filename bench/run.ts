@@ -17,8 +17,14 @@
  * 7. Restarts the service on the grown file and times start → ready.
  * With --lifecycle: export, retention and backup instead (bench/lifecycle.ts).
  * Prints one table and writes bench-results/bench-<time>.json.
+ *
+ * `--engine postgres` runs the same steps against the PostgreSQL engine: a throwaway cluster under
+ * bench-results/pg-cluster (or the server `--postgres-url` names), seeded once with the same rows
+ * (bench/seed-postgres.ts) and copied per run (bench/postgres-cluster.ts). PostgreSQL's own processes
+ * are not pinned: they share both cores with the service and the load generator. After the rounds, the
+ * SQLite engine takes one round per tool on its own seeded copy, so both ingest figures come from one run.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { closeSync, copyFileSync, existsSync, openSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus } from 'node:os'
 import { join } from 'node:path'
@@ -27,6 +33,7 @@ import { buildServer } from '../scripts/build.ts'
 import { sender, RARE_WORD } from './data.ts'
 import { lifecycleBench } from './lifecycle.ts'
 import { percentile } from './percentile.ts'
+import { runDatabase, startCluster, type Cluster } from './postgres-cluster.ts'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const OUT = join(ROOT, 'bench-results')
@@ -41,9 +48,21 @@ const { values } = parseArgs({
     runs: { type: 'string' },
     'skip-reads': { type: 'boolean', default: false },
     breakdown: { type: 'boolean', default: false },
-    lifecycle: { type: 'boolean', default: false }
+    lifecycle: { type: 'boolean', default: false },
+    engine: { type: 'string', default: 'sqlite' },
+    // The service listens here, the baseline one above, the second engine two above: another run on the
+    // same machine needs other ports.
+    port: { type: 'string', default: '18000' },
+    'postgres-url': { type: 'string' }
   }
 })
+/** wrk when it is installed; autocannon (an npm dependency) always. */
+const TOOLS = spawnSync('wrk', ['--version']).error === undefined ? ['autocannon', 'wrk'] : ['autocannon']
+const PORT = Number(values.port)
+const ENGINE = values.engine
+if (ENGINE !== 'sqlite' && ENGINE !== 'postgres') throw new Error('--engine is sqlite or postgres')
+if (ENGINE === 'postgres' && values.breakdown) throw new Error('--breakdown measures the SQLite engine only')
+if (ENGINE === 'postgres' && values.lifecycle) throw new Error('--lifecycle measures the SQLite engine only (backup is SQLite-only)')
 const quick = values.quick
 const ROWS = Number(values.rows ?? (quick ? 100_000 : 1_000_000))
 const SECONDS = Number(values.seconds ?? (quick ? 3 : 10))
@@ -69,13 +88,22 @@ function run (command: string[], env: Record<string, string> = {}): Promise<stri
 
 interface Server { child: ChildProcess, url: string, pid: number }
 
+/** Servers this run started and has not stopped: killed if the run fails, so none outlives it holding its port. */
+const running = new Set<ChildProcess>()
+process.on('exit', () => { for (const child of running) child.kill('SIGKILL') })
+
 async function startServer (command: string[], env: Record<string, string>, logFile: string | null, readyPath: string): Promise<Server & { readyMs: number }> {
+  // Something already answering there (another run) would be measured in place of this server.
+  const taken = await fetch(`http://127.0.0.1:${env.PORT}/`).then(() => true, () => false)
+  if (taken) throw new Error(`port ${env.PORT} is already in use: pass --port with a free one`)
   const started = performance.now()
   // The log file is the child's own stdout, as with `> service.log`: no pipe through this process,
   // whose copying would cost CPU on the cores being measured.
   const output = logFile === null ? 'ignore' : openSync(logFile, 'a')
   const child = spawn(command[0]!, command.slice(1), { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', output, output] })
   if (typeof output === 'number') closeSync(output)
+  running.add(child)
+  child.once('exit', () => running.delete(child))
   const url = `http://127.0.0.1:${env.PORT}`
   for (let i = 0; i < 3000; i++) {
     try {
@@ -336,7 +364,7 @@ async function breakdownRows (name: string, command: string[], env: Record<strin
     await load(server.url, 'wrk', `x${index}warm-`, 2)
     await quiet(server.pid)
     const rounds: Array<Pair & { tool: string }> = []
-    for (const [t, tool] of ['autocannon', 'wrk'].entries()) {
+    for (const [t, tool] of TOOLS.entries()) {
       const [measured, base] = await inTurn((index + t) % 2 === 0,
         () => measuredLoad(server, tool, `x${index}${tool[0]}-`), () => measuredLoad(baseline, tool, `xb${index}${tool[0]}-`))
       await quiet(server.pid)
@@ -360,24 +388,45 @@ interface Round extends Pair {
   peakRssMb: number
 }
 
-async function main (): Promise<void> {
-  mkdirSync(OUT, { recursive: true })
+/** SQLite's copy of the seeded rows for this run, seeding them first when no earlier run left them. */
+async function sqliteDatabase (dir: string): Promise<string> {
   const seedFile = join(OUT, `seed-${ROWS}.db`)
   if (!existsSync(seedFile)) {
     log(`seeding ${ROWS} rows into ${seedFile}`)
     log(await run(pinned(SERVER_CORE, [process.execPath, '--import', 'tsx', 'scripts/seed.ts', '--rows', String(ROWS), '--db', seedFile])))
   }
+  const dbFile = join(dir, 'app.db')
+  copyFileSync(seedFile, dbFile)
+  return dbFile
+}
+
+/** The SQLite engine's ingest in a --engine postgres run: one round per tool on its own seeded copy. */
+interface EngineRound { tool: string, load: LoadSummary }
+
+async function main (): Promise<void> {
+  mkdirSync(OUT, { recursive: true })
   const dir = join(OUT, 'run')
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
-  const dbFile = join(dir, 'app.db')
-  copyFileSync(seedFile, dbFile)
+  let cluster: Cluster | null = null
+  let databaseUrl: string
+  if (ENGINE === 'postgres') {
+    const started = startCluster(OUT, values['postgres-url'])
+    cluster = started
+    process.on('exit', () => { if (cluster !== null) started.stop() })
+    databaseUrl = await runDatabase(cluster, ROWS, async (url) => {
+      log(`seeding ${ROWS} rows into PostgreSQL`)
+      log(await run([process.execPath, '--import', 'tsx', 'bench/seed-postgres.ts', '--rows', String(ROWS), '--url', url]))
+    })
+  } else {
+    databaseUrl = `sqlite:///${await sqliteDatabase(dir)}`
+  }
   const serviceLog = join(dir, 'service.log')
   const serviceEnv = {
     WEBHOOK_SECRET: SECRET,
-    DATABASE_URL: `sqlite:///${dbFile}`,
+    DATABASE_URL: databaseUrl,
     HOST: '127.0.0.1',
-    PORT: '18000',
+    PORT: String(PORT),
     LOG_LEVEL: 'info'
   }
   // The production build (npm start runs dist/); tsx only when the build fails.
@@ -395,7 +444,7 @@ async function main (): Promise<void> {
   if (values.lifecycle) {
     // Export, retention and backup (bench/lifecycle.ts) instead of the ingest rounds.
     const report = await lifecycleBench({
-      rows: ROWS, seconds: SECONDS, dir, dbFile, serviceCommand, serviceEnv, serviceLog, log, startServer, stop, load, rssMb, quiet, json
+      rows: ROWS, seconds: SECONDS, dir, dbFile: join(dir, 'app.db'), serviceCommand, serviceEnv, serviceLog, log, startServer, stop, load, rssMb, quiet, json
     })
     const when = new Date().toISOString()
     writeFileSync(join(OUT, `lifecycle-${when.replace(/[:.]/g, '-')}.json`), JSON.stringify({ when, machine: machine(), runner, ...report }, null, 2))
@@ -403,7 +452,7 @@ async function main (): Promise<void> {
   }
   let service = await startServer(serviceCommand, serviceEnv, serviceLog, '/health/ready')
   log(`service ready in ${service.readyMs.toFixed(0)} ms on ${ROWS} rows`)
-  const baseline = await startServer(pinned(SERVER_CORE, [process.execPath, '--import', 'tsx', 'bench/baseline.ts']), { PORT: '18001' }, null, '/webhook')
+  const baseline = await startServer(pinned(SERVER_CORE, [process.execPath, '--import', 'tsx', 'bench/baseline.ts']), { PORT: String(PORT + 1) }, null, '/webhook')
 
   log('read latencies')
   const since = await middleTs(service.url)
@@ -417,7 +466,7 @@ async function main (): Promise<void> {
 
   const rounds: Round[] = []
   for (let r = 0; r < ROUNDS; r++) {
-    for (const tool of ['autocannon', 'wrk']) {
+    for (const tool of TOOLS) {
       const before = { rows: (await json(`${service.url}/stats`)).total_messages as number, created: await createdCount(service.url) }
       let peakRssMb = 0
       const sampler = setInterval(() => { peakRssMb = Math.max(peakRssMb, rssMb(service.pid)) }, 200)
@@ -466,7 +515,7 @@ async function main (): Promise<void> {
     // The floor writes to its own copy of the grown file: its rows are never indexed, and the restarts
     // below must not find them as a backlog.
     const floorFile = join(dir, 'floor.db')
-    copyFileSync(dbFile, floorFile)
+    copyFileSync(join(dir, 'app.db'), floorFile) // --breakdown runs on SQLite only (checked at the top)
     const floor = { command: pinned(SERVER_CORE, [process.execPath, '--import', 'tsx', 'bench/floor.ts']), env: { DATABASE_URL: `sqlite:///${floorFile}` } }
     for (const [index, config] of BREAKDOWN.entries()) {
       const [command, env] = config.floor ? [floor.command, floor.env] : [serviceCommand, config.env]
@@ -474,6 +523,20 @@ async function main (): Promise<void> {
     }
   }
   await stop(baseline)
+
+  const sqliteRounds: EngineRound[] = []
+  if (ENGINE === 'postgres') {
+    log('the SQLite engine, same run')
+    const sqlite = await startServer(serviceCommand, { ...serviceEnv, PORT: String(PORT + 2), DATABASE_URL: `sqlite:///${await sqliteDatabase(dir)}` }, join(dir, 'sqlite.log'), '/health/ready')
+    await load(sqlite.url, 'autocannon', 'sqlite-warm-', 2)
+    await quiet(sqlite.pid)
+    for (const tool of TOOLS) {
+      sqliteRounds.push({ tool, load: await load(sqlite.url, tool, `sqlite-${tool[0]}-`) })
+      await quiet(sqlite.pid)
+      log(`SQLite ${tool}: ${sqliteRounds.at(-1)!.load.rps.toFixed(0)} req/s`)
+    }
+    await stop(sqlite)
+  }
 
   log('start → ready on the grown file')
   const restarts: number[] = []
@@ -483,7 +546,10 @@ async function main (): Promise<void> {
     await stop(service)
   }
 
-  const report = { when: new Date().toISOString(), machine: machine(), rows: ROWS, seconds: SECONDS, rounds, duringSearches, breakdown, reads, rssAfterReads, peakRss, finalRows, restarts }
+  cluster?.stop()
+  cluster = null
+
+  const report = { when: new Date().toISOString(), machine: machine(), engine: ENGINE, rows: ROWS, seconds: SECONDS, rounds, sqliteRounds, duringSearches, breakdown, reads, rssAfterReads, peakRss, finalRows, restarts }
   writeFileSync(join(OUT, `bench-${report.when.replace(/[:.]/g, '-')}.json`), JSON.stringify(report, null, 2))
   process.stdout.write(table(report) + '\n')
 }
@@ -497,10 +563,10 @@ const cpuPerRequest = (seconds: number, summary: LoadSummary) => (seconds * 1e6 
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-function table (report: { rounds: Round[], duringSearches: DuringSearches, breakdown: BreakdownRow[], reads: Record<string, Timing>, peakRss: number, rssAfterReads: number, finalRows: number, restarts: number[], machine: string }): string {
+function table (report: { engine: string, rounds: Round[], sqliteRounds: EngineRound[], duringSearches: DuringSearches, breakdown: BreakdownRow[], reads: Record<string, Timing>, peakRss: number, rssAfterReads: number, finalRows: number, restarts: number[], machine: string }): string {
   const lines: string[] = []
   const row = (...cells: string[]) => lines.push(`| ${cells.join(' | ')} |`)
-  lines.push(`hookvault bench: ${ROWS} seeded rows, ${ROUNDS} round(s) × ${SECONDS} s per tool, 50 connections; ${report.machine}`, '')
+  lines.push(`hookvault bench (${report.engine} engine): ${ROWS} seeded rows, ${ROUNDS} round(s) × ${SECONDS} s per tool, 50 connections; ${report.machine}`, '')
   row('ingest', 'service req/s', 'p50 / p99 ms', 'baseline req/s', 'ratio', 'CPU µs/req service / baseline', 'non-2xx',
     'rows added = 200s for new ids', 'client 2xx', 'catch-up s (CPU s)')
   row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---', '---:', '---:')
@@ -522,6 +588,11 @@ function table (report: { rounds: Round[], duringSearches: DuringSearches, break
     const sustained = median(rounds.map((r) => cpuRatio(r, r.catchUpCpuSeconds)))
     lines.push(`${tool}: median ratio ${median(rounds.map((r) => r.ratio)).toFixed(3)}; by CPU per request ${byCpu.toFixed(3)}, ` +
       `including the deferred indexing ${sustained.toFixed(3)}`)
+  }
+  for (const { tool, load: r } of report.sqliteRounds) {
+    const pg = report.rounds.filter((round) => round.tool === tool).map((round) => round.service.rps)
+    lines.push(`${tool}, same run: PostgreSQL engine median ${pg.length === 0 ? 'n/a' : median(pg).toFixed(0)} req/s; SQLite engine ` +
+      `${r.rps.toFixed(0)} req/s (p50 / p99 ${r.p50} / ${r.p99} ms, non-2xx ${r.non2xx + r.errors})`)
   }
   const { load: busy, searches, searchP50, non200 } = report.duringSearches
   lines.push('', `ingest while a dashboard repeats ?q=the&since= (autocannon, ${SECONDS} s): ${busy.rps.toFixed(0)} req/s, ` +

@@ -17,7 +17,13 @@ export const Env = Type.Object({
   }),
   DATABASE_URL: Type.String({
     default: 'sqlite:///./data/app.db',
-    description: 'sqlite:////abs/path.db, sqlite:///rel/path.db, sqlite+aiosqlite://… or sqlite::memory:'
+    description: 'sqlite:////abs/path.db, sqlite:///rel/path.db, sqlite+aiosqlite://…, sqlite::memory:, ' +
+      'or postgres://user:password@host:5432/db (also postgresql://; ?host=/socket/dir, sslmode=…)'
+  }),
+  DATABASE_POOL_MAX: Type.String({
+    default: '10',
+    pattern: '^[1-9]\\d{0,3}$',
+    description: 'a positive integer (at most 9999): PostgreSQL connections per process'
   }),
   PORT: Type.String({ default: '8000', pattern: '^\\d{1,5}$', description: 'an integer from 0 to 65535' }),
   HOST: Type.String({ default: '0.0.0.0', minLength: 1, description: 'an interface address such as 0.0.0.0, 127.0.0.1 or ::' }),

@@ -37,7 +37,7 @@ function backup (target: string | undefined, url: string): Record<string, unknow
     throw new Refusal('DATABASE_URL names PostgreSQL: back it up with pg_dump (e.g. pg_dump --format=custom --file=<file> "$DATABASE_URL")')
   }
   const location = parseDatabaseUrl(url)
-  if (location === null) throw new Refusal(`DATABASE_URL ${JSON.stringify(url)} is not a SQLite database this service reads`)
+  if (location === null || location.engine !== 'sqlite') throw new Refusal(`DATABASE_URL ${JSON.stringify(url)} is not a SQLite database this service reads`)
   if (location.filename === ':memory:') throw new Refusal('DATABASE_URL names an in-memory database: there is nothing on disk to back up')
   const file = resolve(target)
   if (existsSync(file)) throw new Refusal(`${file} exists: choose a new file name (a backup never overwrites)`)

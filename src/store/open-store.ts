@@ -1,5 +1,6 @@
 import type { DatabaseLocation } from '../lib/database-url.ts'
 import type { MessageStore } from './port.ts'
+import { PostgresStore } from './postgres/postgres-store.ts'
 import { GuardedSqliteStore } from './sqlite/guarded-store.ts'
 import { SqliteStore } from './sqlite/sqlite-store.ts'
 
@@ -9,5 +10,7 @@ export function openStore (location: DatabaseLocation): MessageStore {
     case 'sqlite': return location.filename === ':memory:'
       ? new SqliteStore({ filename: location.filename })
       : new GuardedSqliteStore({ filename: location.filename }) // notices a removed or replaced file
+    // Connects lazily: a start while the server is unreachable is not an error (contract §12).
+    case 'postgres': return new PostgresStore({ url: location.url, poolMax: location.poolMax })
   }
 }

@@ -4,6 +4,7 @@ import { connect, type Socket } from 'node:net'
 import { test } from 'node:test'
 import { sign } from '../../src/lib/signature.ts'
 import { SECRET } from '../helper.ts'
+import { testDatabaseUrl } from '../helpers/engine.ts'
 import { startServer, type ServerProcess } from '../helpers/server-process.ts'
 import { delivery, post } from '../faults/live-client.ts'
 
@@ -33,7 +34,7 @@ const within = <T>(promise: Promise<T>, ms: number, what: string) => Promise.rac
 ])
 
 async function startOn (t: import('node:test').TestContext): Promise<ServerProcess> {
-  const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: 'sqlite::memory:', BODY_LIMIT: '65536' })
+  const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: await testDatabaseUrl(t), BODY_LIMIT: '65536' })
   t.after(() => server.kill())
   return server
 }

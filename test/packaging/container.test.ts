@@ -7,13 +7,13 @@ import { skipOutsideCi } from '../helpers/skip.ts'
 
 // The real thing: scripts/docker-smoke.sh starts its own dockerd, builds the image with the project's
 // Dockerfile, runs compose.yaml and checks health, a signed webhook, non-root and persistence across
-// down + up. Cold (building the stand-in base image) it takes minutes; later runs reuse a cached stand-in.
+// down + up, then the postgres profile (two replicas on one database). Cold (building the stand-in base image) it takes minutes; later runs reuse a cached stand-in.
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const SKIPPED = 77
 const TIMEOUT_MS = 25 * 60_000
 
-test('the image builds, compose runs it healthy as non-root, and a signed webhook survives down + up', { timeout: TIMEOUT_MS + 60_000 }, async (t) => {
+test('the image builds, compose runs it healthy as non-root, a signed webhook survives down + up, and two replicas share PostgreSQL', { timeout: TIMEOUT_MS + 60_000 }, async (t) => {
   if (process.env.HOOKVAULT_SKIP_DOCKER_SMOKE === '1') {
     skipOutsideCi(t, 'HOOKVAULT_SKIP_DOCKER_SMOKE=1 turned the container smoke test off')
     return
@@ -38,4 +38,5 @@ test('the image builds, compose runs it healthy as non-root, and a signed webhoo
   for (const line of log.split('\n').filter((l) => l.startsWith('[docker-smoke'))) t.diagnostic(line)
   assert.match(log, /PASS: image builds/)
   assert.match(log, /the message survived down \+ up/)
+  assert.match(log, /replicas share one PostgreSQL database/)
 })

@@ -71,6 +71,43 @@ test('compose.yaml runs api as the contract says, within docker-compose 1.29 lim
   assert.equal(grafana.environment.GF_AUTH_ANONYMOUS_ORG_ROLE, 'Viewer')
 })
 
+test('compose.yaml profile postgres: PostgreSQL and two replicas of the same image on one database', () => {
+  const compose: Yaml = parseYaml(read('compose.yaml'))
+  const { postgres, 'replica-1': first, 'replica-2': second, api } = compose.services
+  assert.deepEqual(postgres.profiles, ['postgres'])
+  assert.match(postgres.image, /^postgres:\d+/)
+  assert.equal(postgres.ports, undefined, 'the database is reachable only on the compose network')
+  assert.equal(postgres.environment.POSTGRES_DB, 'hookvault')
+  const dataVolume = (postgres.volumes as string[]).find((v) => v.endsWith(':/var/lib/postgresql/data'))
+  assert.ok(dataVolume && Object.hasOwn(compose.volumes, dataVolume.split(':')[0]!), 'PostgreSQL data on a named volume')
+  assert.match(postgres.healthcheck.test.join(' '), /pg_isready/)
+
+  const replicas = [first, second]
+  for (const replica of replicas) {
+    assert.deepEqual(replica.profiles, ['postgres'])
+    assert.equal(replica.build, api.build)
+    assert.equal(replica.image, api.image, 'the same image as api')
+    assert.match(replica.environment.WEBHOOK_SECRET, /^\$\{WEBHOOK_SECRET[:?}]/)
+    assert.deepEqual(replica.depends_on, ['postgres'])
+    assert.deepEqual(replica.healthcheck, api.healthcheck, 'readiness probed as for api')
+    assert.equal(replica.restart, 'unless-stopped')
+    assert.equal(replica.volumes, undefined, 'no local state: everything is in PostgreSQL')
+    assert.deepEqual(Object.keys(replica.environment).sort(), [...Object.keys(api.environment), 'DATABASE_POOL_MAX'].sort(),
+      'the same settings as api, plus the pool size')
+  }
+  // One database for both, named as the postgres service creates it.
+  const password = /^\$\{POSTGRES_PASSWORD:-\w+\}$/
+  assert.match(postgres.environment.POSTGRES_PASSWORD, password, 'overridable from the environment')
+  const url = new URL(first.environment.DATABASE_URL.replace(postgres.environment.POSTGRES_PASSWORD, 'secret'))
+  assert.equal(url.protocol, 'postgres:')
+  assert.equal(url.hostname, 'postgres')
+  assert.equal(url.username, postgres.environment.POSTGRES_USER)
+  assert.equal(url.pathname, `/${postgres.environment.POSTGRES_DB}`)
+  assert.equal(first.environment.DATABASE_URL, second.environment.DATABASE_URL)
+  const hostPorts = [...replicas, api].map((s) => s.ports[0].split(':')[0])
+  assert.equal(new Set(hostPorts).size, 3, `distinct host ports: ${hostPorts.join(', ')}`)
+})
+
 test('dockerfile-utils finds no problem in the Dockerfile, and does find one in a broken copy', () => {
   const dockerfile = read('Dockerfile')
   assert.deepEqual(lintDockerfile(dockerfile), [])

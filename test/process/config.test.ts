@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { engineNeutral } from '../helpers/engine.ts'
 import { startServer } from '../helpers/server-process.ts'
 
 const cases: Array<[string, Record<string, string>]> = [
   ['WEBHOOK_SECRET', {}],
   ['WEBHOOK_SECRET', { WEBHOOK_SECRET: '' }],
-  ['DATABASE_URL', { WEBHOOK_SECRET: 's', DATABASE_URL: 'postgresql://localhost/db' }],
+  ['DATABASE_URL', { WEBHOOK_SECRET: 's', DATABASE_URL: 'mysql://localhost/db' }],
   ['LOG_LEVEL', { WEBHOOK_SECRET: 's', LOG_LEVEL: 'loud' }]
 ]
 
 for (const [variable, env] of cases) {
-  test(`refuses to start on a bad ${variable}: non-zero exit, one JSON line naming it`, async () => {
+  test(`refuses to start on a bad ${variable}: non-zero exit, one JSON line naming it`, engineNeutral('the configuration is refused first'), async () => {
     const server = await startServer(env, { waitReady: false })
     const code = await server.exited
     assert.notEqual(code, 0)

@@ -4,13 +4,14 @@ import { existsSync, writeFileSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import Database from 'better-sqlite3'
 import { sign } from '../../src/lib/signature.ts'
 import { SECRET, message, tempDir } from '../helper.ts'
+import { ENGINE, sqliteOnly, storedMessageIds, testDatabaseUrl } from '../helpers/engine.ts'
 import { freePort, startServer, type ServerProcess } from '../helpers/server-process.ts'
 
 // Graceful shutdown and failed starts, on the real process (src/server.ts): signals, sockets and exit
-// codes live there.
+// codes live there. On the engine under test (TEST_ENGINE), with what was stored read back with the
+// engine's own client.
 
 const WORKERS = 16
 const MAX_REQUESTS_PER_WORKER = 5_000
@@ -39,9 +40,9 @@ async function waitFor (server: ServerProcess, what: string, predicate: () => bo
 
 const logged = (server: ServerProcess, msg: RegExp) => () => server.stdout.some((line) => msg.test(line))
 
-test('SIGTERM under concurrent signed load: every 200 is committed in the file, exit 0, stdout stays JSON', { timeout: 120_000 }, async (t) => {
-  const file = join(tempDir(t), 'app.db')
-  const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: `sqlite:///${file}`, SHUTDOWN_GRACE_MS: '30000' })
+test('SIGTERM under concurrent signed load: every 200 is committed in the database, exit 0, stdout stays JSON', { timeout: 120_000 }, async (t) => {
+  const url = await testDatabaseUrl(t, { durable: true })
+  const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: url, SHUTDOWN_GRACE_MS: '30000' })
   t.after(() => server.kill())
 
   const acknowledged = new Set<string>()
@@ -90,12 +91,11 @@ test('SIGTERM under concurrent signed load: every 200 is committed in the file, 
   assert.ok(acknowledgedAfterSignal > 0, 'requests in flight at SIGTERM finished with 200')
   assert.deepEqual([...statuses.keys()].filter((status) => status !== 200 && status !== 503), [], 'only 200 or 503 answers')
 
-  assert.equal(existsSync(`${file}-wal`), false, 'a clean close checkpoints and removes the WAL')
-  const db = new Database(file, { readonly: true, fileMustExist: true })
-  const stored = new Set(db.prepare('SELECT message_id FROM messages').pluck().all() as string[])
-  db.close()
+  // SQLite only: a clean close checkpoints and removes the WAL.
+  if (ENGINE === 'sqlite') assert.equal(existsSync(`${url.slice('sqlite:///'.length)}-wal`), false, 'a clean close checkpoints and removes the WAL')
+  const stored = await storedMessageIds(url)
   const lost = [...acknowledged].filter((id) => !stored.has(id))
-  assert.deepEqual(lost, [], `${lost.length} of ${acknowledged.size} acknowledged messages are not in the file`)
+  assert.deepEqual(lost, [], `${lost.length} of ${acknowledged.size} acknowledged messages are not in the database`)
   t.diagnostic(`${acknowledged.size} acknowledged (${acknowledgedAfterSignal} after SIGTERM), ${stored.size} rows stored, statuses ${JSON.stringify([...statuses])}`)
 
   const lines = jsonLines(server)
@@ -105,8 +105,8 @@ test('SIGTERM under concurrent signed load: every 200 is committed in the file, 
 })
 
 test('SHUTDOWN_DRAIN_MS: after SIGTERM readiness answers 503 while webhooks are still stored, then exit 0', { timeout: 60_000 }, async (t) => {
-  const file = join(tempDir(t), 'app.db')
-  const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: `sqlite:///${file}`, SHUTDOWN_DRAIN_MS: '3000' })
+  const url = await testDatabaseUrl(t, { durable: true })
+  const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: url, SHUTDOWN_DRAIN_MS: '3000' })
   t.after(() => server.kill())
   assert.equal((await fetch(`${server.url}/health/ready`)).status, 200)
 
@@ -121,18 +121,15 @@ test('SHUTDOWN_DRAIN_MS: after SIGTERM readiness answers 503 while webhooks are 
     headers: { 'content-type': 'application/json', 'x-signature': sign(SECRET, body) },
     body
   })
-  assert.equal(delivered.status, 200, 'traffic is still served while draining')
+  assert.equal(delivered.status, 200, `traffic is still served while draining: ${await delivered.clone().text()}`)
 
   assert.equal(await server.exited, 0)
-  const db = new Database(file, { readonly: true, fileMustExist: true })
-  assert.equal(db.prepare('SELECT count(*) FROM messages WHERE message_id = ?').pluck().get('during-drain'), 1)
-  db.close()
+  assert.ok((await storedMessageIds(url)).has('during-drain'))
   assert.equal(jsonLines(server).find((line) => line.msg === 'shutting down')?.drain_ms, 3000)
 })
 
 test('SIGINT shuts down cleanly too', { timeout: 60_000 }, async (t) => {
-  const file = join(tempDir(t), 'app.db')
-  const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: `sqlite:///${file}` })
+  const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: await testDatabaseUrl(t, { durable: true }) })
   t.after(() => server.kill())
   server.child.kill('SIGINT')
   assert.equal(await server.exited, 0)
@@ -149,7 +146,7 @@ async function stalledRequest (server: ServerProcess) {
 }
 
 test('a request that never finishes cannot hold the process past SHUTDOWN_GRACE_MS: exit 1 with a JSON line', { timeout: 60_000 }, async (t) => {
-  const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: 'sqlite::memory:', SHUTDOWN_GRACE_MS: '1000' })
+  const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: await testDatabaseUrl(t), SHUTDOWN_GRACE_MS: '1000' })
   t.after(() => server.kill())
   const socket = await stalledRequest(server)
   t.after(() => socket.destroy())
@@ -161,7 +158,7 @@ test('a request that never finishes cannot hold the process past SHUTDOWN_GRACE_
 })
 
 test('a second signal during shutdown exits at once with code 1 and a JSON line', { timeout: 60_000 }, async (t) => {
-  const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: 'sqlite::memory:', SHUTDOWN_GRACE_MS: '600000' })
+  const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: await testDatabaseUrl(t), SHUTDOWN_GRACE_MS: '600000' })
   t.after(() => server.kill())
   const socket = await stalledRequest(server)
   t.after(() => socket.destroy())
@@ -188,7 +185,7 @@ test('the same signal twice at once (Ctrl-C on `npm start`: from the terminal an
   assert.ok(lines.some((line) => line.msg === 'shutdown complete'))
 })
 
-test('an unusable database path stops the start with one JSON line and exit 1, no bare stack anywhere', { timeout: 60_000 }, async (t) => {
+test('an unusable database path stops the start with one JSON line and exit 1, no bare stack anywhere', { timeout: 60_000, ...sqliteOnly('a file path') }, async (t) => {
   const dir = tempDir(t)
   writeFileSync(join(dir, 'a-file'), 'not a directory')
   const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: `sqlite:///${join(dir, 'a-file', 'app.db')}` }, { waitReady: false })
@@ -208,7 +205,7 @@ test('a port already taken stops the start with a JSON line and exit 1', { timeo
   blocker.listen(port, '127.0.0.1')
   await once(blocker, 'listening')
   t.after(() => blocker.close())
-  const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: 'sqlite::memory:', PORT: String(port) }, { waitReady: false })
+  const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: await testDatabaseUrl(t), PORT: String(port) }, { waitReady: false })
   t.after(() => server.kill())
   assert.equal(await server.exited, 1)
   const lines = jsonLines(server)
