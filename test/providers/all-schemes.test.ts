@@ -3,12 +3,12 @@ import { test } from 'node:test'
 import { sign } from '../../src/lib/signature.ts'
 import { SECRET, build, message } from '../helper.ts'
 import {
-  NO_SHEDDING, PROVIDERS_ENV, PUBLIC_BASE_URL, SW_SECRET, TWILIO_TOKEN, WHATSAPP_SECRET, fixture, listMessages, postTwilio, postWhatsApp,
+  PROVIDERS_ENV, PUBLIC_BASE_URL, SW_SECRET, TWILIO_TOKEN, WHATSAPP_SECRET, fixture, listMessages, postTwilio, postWhatsApp,
   scrape, standardWebhookHeaders, valueOf, twilioSignature, whatsappSignature
 } from './helpers.ts'
 
 test('one message by each of the four schemes: all listed by /messages and counted by /stats', async (t) => {
-  const { app } = await build(t, { ...PROVIDERS_ENV, ...NO_SHEDDING })
+  const { app } = await build(t, PROVIDERS_ENV)
 
   const plain = JSON.stringify(message({ message_id: 'by-x-signature', from: '+919876543210', ts: '2025-01-15T10:00:00Z' }))
   const xSig = await app.inject({ method: 'POST', url: '/webhook', headers: { 'content-type': 'application/json', 'x-signature': sign(SECRET, plain) }, payload: plain })
@@ -49,7 +49,7 @@ test('one message by each of the four schemes: all listed by /messages and count
 })
 
 test('the rate limit of the webhook group covers the provider routes too', async (t) => {
-  const { app } = await build(t, { ...PROVIDERS_ENV, ...NO_SHEDDING, RATE_LIMIT_WEBHOOK: '2/minute' })
+  const { app } = await build(t, { ...PROVIDERS_ENV, RATE_LIMIT_WEBHOOK: '2/minute' })
   const form = fixture('twilio-sms.form')
   const signature = twilioSignature(TWILIO_TOKEN, `${PUBLIC_BASE_URL}/webhooks/twilio`, form.toString())
   assert.equal((await postTwilio(app, form, signature)).statusCode, 200)

@@ -50,13 +50,6 @@ export const PROVIDERS_ENV: Record<string, string> = {
   PUBLIC_BASE_URL
 }
 
-/**
- * For apps with every scheme on. These tests are not about load shedding, and on a loaded two-core CI
- * machine compiling every route's schemas can lag the event loop past the 1 s default right at start,
- * so the first delivery would be shed (503 "server overloaded"); test/faults/pressure.test.ts owns that.
- */
-export const NO_SHEDDING = { PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '60000' }
-
 /** X-Hub-Signature-256 as Meta computes it, by @octokit/webhooks-methods (the same algorithm, `sha256=` + hex). */
 export const whatsappSignature = (secret: string, body: Buffer | string): Promise<string> =>
   metaSign(secret, Buffer.isBuffer(body) ? body.toString('utf8') : body)

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { sign } from '../../src/lib/signature.ts'
 import { SECRET, build, message } from '../helper.ts'
 import {
-  NO_SHEDDING, PROVIDERS_ENV, PUBLIC_BASE_URL, SW_SECRET, TWILIO_TOKEN, WHATSAPP_SECRET, fixture, postTwilio, postWhatsApp, scrape,
+  PROVIDERS_ENV, PUBLIC_BASE_URL, SW_SECRET, TWILIO_TOKEN, WHATSAPP_SECRET, fixture, postTwilio, postWhatsApp, scrape,
   standardWebhookHeaders, twilioSignature, valueOf, whatsappSignature
 } from './helpers.ts'
 
@@ -13,7 +13,6 @@ const UNKNOWN_SW = 'whsec_' + Buffer.from('a key nobody configured').toString('b
 
 const ENV = {
   ...PROVIDERS_ENV,
-  ...NO_SHEDDING,
   WEBHOOK_SECRET_PREVIOUS: 'old-webhook-secret-1,old-webhook-secret-2',
   STANDARD_WEBHOOKS_SECRET_PREVIOUS: OLD_SW,
   WHATSAPP_APP_SECRET_PREVIOUS: 'old-app-secret',
@@ -85,7 +84,7 @@ test('rotation, per scheme: the current and a previous key pass and are counted 
 })
 
 test('without a _PREVIOUS list, an old key is just an unknown key', async (t) => {
-  const { app } = await build(t, { ...PROVIDERS_ENV, ...NO_SHEDDING })
+  const { app } = await build(t, PROVIDERS_ENV)
   for (const [source, scheme] of Object.entries(SCHEMES)) {
     assert.equal(await scheme.send(app, scheme.previous, 1), 401, source)
   }

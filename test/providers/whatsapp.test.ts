@@ -5,7 +5,7 @@ import { verifyMetaSignature } from '../../src/providers/whatsapp.ts'
 import { StoreUnavailableError } from '../../src/store/errors.ts'
 import { build } from '../helper.ts'
 import {
-  NO_SHEDDING, PROVIDERS_ENV, WHATSAPP_SECRET, WHATSAPP_VERIFY_TOKEN, fixture, listMessages, postWhatsApp, scrape, valueOf, vectors, whatsappSignature
+  PROVIDERS_ENV, WHATSAPP_SECRET, WHATSAPP_VERIFY_TOKEN, fixture, listMessages, postWhatsApp, scrape, valueOf, vectors, whatsappSignature
 } from './helpers.ts'
 
 const ENV = { WHATSAPP_APP_SECRET: WHATSAPP_SECRET, WHATSAPP_VERIFY_TOKEN }
@@ -301,7 +301,7 @@ test('a store failure is a 503 with Retry-After, never a 200', async (t) => {
 })
 
 test('the OpenAPI document lists the enabled routes with every status, and a real validator accepts it', async (t) => {
-  const { app } = await build(t, { ...PROVIDERS_ENV, ...NO_SHEDDING })
+  const { app } = await build(t, PROVIDERS_ENV)
   const document = (await app.inject('/docs/json')).json()
   const result = await validate(structuredClone(document), { resolve: { external: false } })
   assert.equal(result.valid, true, result.valid ? '' : compileErrors(result))
