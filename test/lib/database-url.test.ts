@@ -8,7 +8,10 @@ test('DATABASE_URL forms', () => {
   assert.deepEqual(parseDatabaseUrl('sqlite:///./data/app.db'), { engine: 'sqlite', filename: './data/app.db' })
   assert.deepEqual(parseDatabaseUrl('sqlite+aiosqlite:////abs/x.db'), { engine: 'sqlite', filename: '/abs/x.db' })
   assert.deepEqual(parseDatabaseUrl('sqlite::memory:'), { engine: 'sqlite', filename: ':memory:' })
-  for (const url of ['postgresql://u@h/db', 'mysql://x', 'sqlite://host/x.db', 'sqlite:///', 'app.db', '']) {
+  for (const url of ['postgres://u:p@db:5432/app', 'postgresql://u@h/db', 'postgresql://u@/app?host=/run/postgresql', 'postgres://h/db?sslmode=require']) {
+    assert.deepEqual(parseDatabaseUrl(url), { engine: 'postgres', url, poolMax: 10 }, url)
+  }
+  for (const url of ['postgresql:///db', 'postgres://', 'mysql://x', 'sqlite://host/x.db', 'sqlite:///', 'app.db', '']) {
     assert.equal(parseDatabaseUrl(url), null, url)
   }
 })
