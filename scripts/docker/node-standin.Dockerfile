@@ -1,8 +1,9 @@
-# A local stand-in for the official node:20-slim, for machines without an image registry
-# (scripts/docker-smoke.sh builds it). Same layout as the official image: node and npm in /usr/local,
-# user `node` with uid 1000. It also carries what the official image does not, because a real user's
-# network provides it instead: a C++ toolchain and Node's headers to compile better-sqlite3 (its
-# prebuilt binary cannot be downloaded here), and the machine's CA bundle for the TLS proxy.
+# A local stand-in for the official node:<major>-slim the project's Dockerfile starts from (node:24-slim),
+# for machines without an image registry (scripts/docker-smoke.sh builds it and picks the Node and npm).
+# Same layout as the official image: node and npm in /usr/local, user `node` with uid 1000. It also
+# carries what the official image does not, because a real user's network provides it instead: a C++
+# toolchain and Node's headers to compile better-sqlite3 (its prebuilt binary cannot be downloaded
+# here), and the machine's CA bundle for the TLS proxy.
 FROM hookvault-smoke/bookworm-minbase
 
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \

@@ -1,9 +1,11 @@
 # A local stand-in for the official postgres:15 image, for machines without an image registry
-# (scripts/docker-smoke.sh builds it on top of its stand-in node:20-slim, which is Debian bookworm). It
+# (scripts/docker-smoke.sh builds it on top of its stand-in for the Dockerfile's node base image, which is
+# Debian bookworm). It
 # speaks the official image's interface as far as compose.yaml uses it: POSTGRES_USER, POSTGRES_PASSWORD
 # and POSTGRES_DB create the role and database on first start, data in /var/lib/postgresql/data,
 # password (scram-sha-256) logins from the network, pg_isready on PATH.
-FROM node:20-slim
+ARG BASE_IMAGE=node:24-slim
+FROM ${BASE_IMAGE}
 
 USER root
 RUN apt-get update \

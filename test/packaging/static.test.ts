@@ -130,7 +130,8 @@ test('the Dockerfile builds in one stage and runs the built server as non-root i
 
   const froms = dockerfile.getFROMs()
   assert.equal(froms.length, 2, 'multi-stage')
-  for (const from of froms) assert.equal(from.getImage(), 'node:20-slim')
+  // Node 24 LTS in both stages: the better-sqlite3 addon compiled in the first runs in the second.
+  for (const from of froms) assert.equal(from.getImage(), 'node:24-slim')
   const buildStageName = froms[0]!.getBuildStage()
   assert.ok(buildStageName)
 

@@ -7,7 +7,7 @@ import { instantKey } from '../../lib/timestamp.ts'
 import type { MessageFilter, MessagesListing, PagePosition } from '../port.ts'
 import type { ReadState } from './indexer.ts'
 import type { Params, Scanner } from './scanner.ts'
-import { codePoints, isIndexable, phrase, prefixUpperBound } from './search-text.ts'
+import { codePoints, hasLoneSurrogate, isIndexable, phrase, prefixUpperBound } from './search-text.ts'
 import { statementCache } from './statement-cache.ts'
 
 /** From this offset on, an unfiltered page seeks through the time buckets instead of stepping row by row. */
@@ -172,7 +172,12 @@ export class ReadModel {
     }
     const q = filter.q === undefined || filter.q === '' ? undefined : foldCase(filter.q)
     const textTest: string[] = []
-    if (q !== undefined) {
+    if (q !== undefined && hasLoneSurrogate(q)) {
+      // No stored text holds a lone surrogate (SQLite keeps UTF-8), so such a q matches nothing. Bound
+      // as a parameter it would not say so on every Node: Node 24's V8 binds it as U+FFFD (matching
+      // texts that have one), Node 20's as CESU-8 bytes (matching none).
+      textTest.push('0')
+    } else if (q !== undefined) {
       params.q = q
       textTest.push('instr(fold_case(m.text), @q) > 0')
     }

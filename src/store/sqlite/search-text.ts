@@ -32,6 +32,11 @@ export const indexedText = (folded: string): string => folded + SENTINEL + SENTI
  */
 const UNINDEXABLE = /[\u0000\u0001\uFFFD\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/ // eslint-disable-line no-control-regex
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/** True for a string that is not well-formed UTF-16, which no stored text can contain. */
+export const hasLoneSurrogate = (s: string): boolean => LONE_SURROGATE.test(s)
+
 /** False for a folded query the index cannot answer exactly (see above). */
 export const isIndexable = (folded: string): boolean => !UNINDEXABLE.test(folded)
 
