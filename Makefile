@@ -3,17 +3,23 @@
 # (cp .env.example .env), because compose.yaml refuses to run without it.
 COMPOSE ?= docker compose
 
-.PHONY: up down logs test
+.DEFAULT_GOAL := help
+.PHONY: help up stop down logs test
 
-up:
+help: ## list these targets
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z]+:.*## / { printf "  make %-5s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+up: ## build the image and start the stack in the background
 	$(COMPOSE) up -d --build
 
-down:
+stop: ## stop the stack; the data volume is kept
+	$(COMPOSE) stop
+
+down: ## stop and remove the stack, and delete the data volume
 	$(COMPOSE) down -v
 
-logs:
+logs: ## follow the service's logs
 	$(COMPOSE) logs -f api
 
-# The README's test command.
-test:
+test: ## install exactly the locked dependencies and run the README's test command
 	npm ci && npm test

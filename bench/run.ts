@@ -15,6 +15,7 @@
  *    young generation, and against the durable floor (bench/floor.ts), to show where the CPU and memory
  *    per delivery go. Never the headline figure.
  * 7. Restarts the service on the grown file and times start → ready.
+ * With --lifecycle: export, retention and backup instead (bench/lifecycle.ts).
  * Prints one table and writes bench-results/bench-<time>.json.
  *
  * `--engine postgres` runs the same steps against the PostgreSQL engine: a throwaway cluster under
@@ -30,6 +31,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { buildServer } from '../scripts/build.ts'
 import { sender, RARE_WORD } from './data.ts'
+import { lifecycleBench } from './lifecycle.ts'
 import { percentile } from './percentile.ts'
 import { runDatabase, startCluster, type Cluster } from './postgres-cluster.ts'
 
@@ -46,6 +48,7 @@ const { values } = parseArgs({
     runs: { type: 'string' },
     'skip-reads': { type: 'boolean', default: false },
     breakdown: { type: 'boolean', default: false },
+    lifecycle: { type: 'boolean', default: false },
     engine: { type: 'string', default: 'sqlite' },
     // The service listens here, the baseline one above, the second engine two above: another run on the
     // same machine needs other ports.
@@ -58,7 +61,7 @@ const TOOLS = spawnSync('wrk', ['--version']).error === undefined ? ['autocannon
 const PORT = Number(values.port)
 const ENGINE = values.engine
 if (ENGINE !== 'sqlite' && ENGINE !== 'postgres') throw new Error('--engine is sqlite or postgres')
-if (ENGINE === 'postgres' && values.breakdown) throw new Error('--breakdown measures the SQLite engine only')
+if (ENGINE === 'postgres' && (values.breakdown || values.lifecycle)) throw new Error('--breakdown and --lifecycle measure the SQLite engine only')
 const quick = values.quick
 const ROWS = Number(values.rows ?? (quick ? 100_000 : 1_000_000))
 const SECONDS = Number(values.seconds ?? (quick ? 3 : 10))
@@ -437,6 +440,15 @@ async function main (): Promise<void> {
     ? [process.execPath, 'dist/server.js']
     : [process.execPath, '--import', 'tsx', 'src/server.ts'])
   runner = built ? 'node dist/server.js' : 'tsx src/server.ts'
+  if (values.lifecycle) {
+    // Export, retention and backup (bench/lifecycle.ts) instead of the ingest rounds.
+    const report = await lifecycleBench({
+      rows: ROWS, seconds: SECONDS, dir, dbFile: join(dir, 'app.db'), serviceCommand, serviceEnv, serviceLog, log, startServer, stop, load, rssMb, quiet, json
+    })
+    const when = new Date().toISOString()
+    writeFileSync(join(OUT, `lifecycle-${when.replace(/[:.]/g, '-')}.json`), JSON.stringify({ when, machine: machine(), runner, ...report }, null, 2))
+    return
+  }
   let service = await startServer(serviceCommand, serviceEnv, serviceLog, '/health/ready')
   log(`service ready in ${service.readyMs.toFixed(0)} ms on ${ROWS} rows`)
   const baseline = await startServer(pinned(SERVER_CORE, [process.execPath, '--import', 'tsx', 'bench/baseline.ts']), { PORT: String(PORT + 1) }, null, '/webhook')

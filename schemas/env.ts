@@ -33,6 +33,46 @@ export const Env = Type.Object({
     description: 'one of debug, info, warn, error (any case)'
   }),
   BODY_LIMIT: Type.String({ default: '1048576', pattern: '^[1-9]\\d{0,9}$', description: 'a positive integer number of bytes' }),
+  // Contract §11: secret rotation and real providers. Rotation lists, base64 and URLs are checked in
+  // config.ts, which can say what is wrong without echoing a secret.
+  WEBHOOK_SECRET_PREVIOUS: Type.Optional(Type.String({
+    description: 'unset, or up to 10 older WEBHOOK_SECRET values, comma-separated, still accepted during a rotation'
+  })),
+  STANDARD_WEBHOOKS_SECRET: Type.Optional(Type.String({
+    description: 'unset, or whsec_ followed by the base64 key (Standard Webhooks); POST /webhook then also accepts webhook-signature'
+  })),
+  STANDARD_WEBHOOKS_SECRET_PREVIOUS: Type.Optional(Type.String({
+    description: 'unset, or up to 10 older whsec_<base64> secrets, comma-separated; needs STANDARD_WEBHOOKS_SECRET'
+  })),
+  STANDARD_WEBHOOKS_TOLERANCE_S: Type.String({
+    default: '300',
+    pattern: '^[1-9]\\d{0,8}$',
+    description: 'a positive integer: how many seconds webhook-timestamp may be behind or ahead of the server clock'
+  }),
+  WHATSAPP_APP_SECRET: Type.Optional(Type.String({
+    description: 'unset (no WhatsApp routes), or the Meta app secret that signs X-Hub-Signature-256; needs WHATSAPP_VERIFY_TOKEN'
+  })),
+  WHATSAPP_APP_SECRET_PREVIOUS: Type.Optional(Type.String({
+    description: 'unset, or up to 10 older Meta app secrets, comma-separated; needs WHATSAPP_APP_SECRET'
+  })),
+  WHATSAPP_VERIFY_TOKEN: Type.Optional(Type.String({
+    description: 'the token Meta sends in hub.verify_token when subscribing; required with WHATSAPP_APP_SECRET'
+  })),
+  TWILIO_AUTH_TOKEN: Type.Optional(Type.String({
+    description: 'unset (no Twilio route), or the Twilio auth token that signs X-Twilio-Signature; needs PUBLIC_BASE_URL'
+  })),
+  TWILIO_AUTH_TOKEN_PREVIOUS: Type.Optional(Type.String({
+    description: 'unset, or up to 10 older Twilio auth tokens, comma-separated; needs TWILIO_AUTH_TOKEN'
+  })),
+  PUBLIC_BASE_URL: Type.Optional(Type.String({
+    description: 'scheme://host[:port][/prefix], the URL Twilio calls this service at (http or https, no query); ' +
+      'required with TWILIO_AUTH_TOKEN'
+  })),
+  PROVIDER_BODY_LIMIT: Type.String({
+    default: '3145728',
+    pattern: '^[1-9]\\d{0,9}$',
+    description: 'a positive integer number of bytes accepted on /webhooks/* (Meta sends up to 3 MB)'
+  }),
   SHUTDOWN_GRACE_MS: Type.String({
     default: '10000',
     pattern: '^[1-9]\\d{0,6}$',
@@ -61,6 +101,16 @@ export const Env = Type.Object({
     pattern: RATE_PATTERN,
     description: 'unset (no limit), or requests per client IP on GET /messages and /stats: N (per minute) or N/second, N/minute, N/hour'
   })),
+  RETENTION_DAYS: Type.Optional(Type.String({
+    pattern: '^[1-9]\\d{0,4}$',
+    description: 'unset (keep messages forever), or a positive integer up to 99999: messages whose ts instant is older than ' +
+      'that many days are deleted by a background sweep'
+  })),
+  RETENTION_SWEEP_INTERVAL_S: Type.String({
+    default: '3600',
+    pattern: '^[1-9]\\d{0,5}$',
+    description: 'a positive integer number of seconds up to 999999 between retention sweeps (one also runs at start)'
+  }),
   HOOKVAULT_UNSAFE_ACK_BEFORE_COMMIT: Type.Optional(Type.String({
     pattern: `^${UNSAFE_ACK_CONFIRMATION}$`,
     // The description (printed when the value is refused) does not spell the value out, on purpose.

@@ -35,3 +35,16 @@ export const MessagesPage = Type.Object({
   offset: Type.Integer({ description: 'The offset used.' })
 }, { $id: 'MessagesPage', description: 'One page of messages.' })
 export type MessagesPage = Static<typeof MessagesPage>
+
+/** GET /messages/export: the listing's filters (the same schemas, so the same 422s), no paging, and a format. */
+export const ExportQuery = Type.Object({
+  from: MessagesQuery.properties.from,
+  since: MessagesQuery.properties.since,
+  q: MessagesQuery.properties.q,
+  // One enum rather than a union of literals: a wrong value is then one 422 entry, not three.
+  format: Type.Optional(Type.Unsafe<'ndjson' | 'csv'>(Type.String({
+    enum: ['ndjson', 'csv'],
+    description: 'ndjson (the default) or csv. Without it, `Accept: text/csv` selects csv.'
+  })))
+})
+export type ExportQuery = Static<typeof ExportQuery>

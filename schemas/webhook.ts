@@ -28,6 +28,20 @@ export const SignatureHeaders = Type.Object({
   }))
 })
 
+/** POST /webhook's headers when STANDARD_WEBHOOKS_SECRET is set: X-Signature, or the Standard Webhooks three. */
+export const StandardWebhookHeaders = Type.Object({
+  ...SignatureHeaders.properties,
+  'webhook-id': Type.Optional(Type.String({ description: 'Standard Webhooks: the delivery id, part of the signed content.' })),
+  'webhook-timestamp': Type.Optional(Type.String({
+    description: 'Standard Webhooks: Unix seconds; refused when further from the server clock than STANDARD_WEBHOOKS_TOLERANCE_S.'
+  })),
+  'webhook-signature': Type.Optional(Type.String({
+    description: 'Standard Webhooks, used when X-Signature is absent: space-separated `v1,<base64>` entries, each ' +
+      'base64(HMAC-SHA256(key, `{webhook-id}.{webhook-timestamp}.{raw body}`)) with the key decoded from ' +
+      'STANDARD_WEBHOOKS_SECRET (`whsec_<base64>`); entries of other versions are ignored.'
+  }))
+})
+
 export const WebhookAck = Type.Object({
   status: Type.Literal('ok', { description: 'The message is durably stored (or was already).' })
 }, { $id: 'WebhookAck', description: 'Stored, or a duplicate of a stored message: either way, do not resend.' })

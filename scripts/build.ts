@@ -5,7 +5,7 @@
  *
  * Why a bundle and not tsc's file-per-module output: Node 20 spends most of a cold start resolving,
  * reading and linking a few thousand small module files (TypeBox's ESM build alone is hundreds).
- * Start → ready before and after: README, performance. Types are checked by
+ * Start → ready before and after: docs/architecture.md. Types are checked by
  * `npm run typecheck`, which the test command runs; esbuild only strips them.
  *
  * Left outside the bundle, loaded from node_modules at run time:

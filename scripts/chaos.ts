@@ -13,19 +13,18 @@
  * It prints a summary and the first violations in full, and exits 1 on any violation.
  *
  * --unsafe runs the server in its deliberately unsafe mode (200 before the commit), to show the harness
- * catches the loss that mode causes; see README "Reliability".
+ * catches the loss that mode causes; see docs/reliability.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createHmac } from 'node:crypto'
-import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
 import { UNSAFE_ACK_CONFIRMATION } from '../schemas/env.ts'
+import { sign } from '../src/lib/signature.ts'
+import { freePort } from './free-port.ts'
 import { random as seeded } from './random.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -82,16 +81,6 @@ interface Row {
   text: string | null
 }
 
-async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 interface Running {
@@ -111,8 +100,10 @@ function spawnServer (file: string, port: number, unsafe: boolean): Running {
     LOG_LEVEL: 'warn'
   }
   if (unsafe) env.HOOKVAULT_UNSAFE_ACK_BEFORE_COMMIT = UNSAFE_ACK_CONFIRMATION
-  // node itself with the tsx loader: SIGKILL must reach the server, not a wrapper around it.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  // node itself with the tsx loader: SIGKILL must reach the server, not a wrapper around it. Run in the
+  // database's directory, not the repository, whose .env (read by the server) would add to `env`.
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'src/server.ts')],
+    { cwd: dirname(file), env, stdio: ['ignore', 'pipe', 'pipe'] })
   const output: string[] = []
   const keep = (chunk: Buffer) => {
     output.push(chunk.toString('utf8'))
@@ -177,7 +168,7 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosReport> {
     try {
       const response = await fetch(`${url}/webhook`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-signature': createHmac('sha256', SECRET).update(payload).digest('hex') },
+        headers: { 'content-type': 'application/json', 'x-signature': sign(SECRET, payload) },
         body: payload,
         signal: AbortSignal.timeout(10_000)
       })

@@ -1,4 +1,5 @@
 import { httpErrors } from '@fastify/sensible'
+import type { ValidationIssue } from '../schemas/common.ts'
 
 /**
  * The error catalog: every error hookvault raises on purpose, with the exact `detail` the contract
@@ -7,6 +8,7 @@ import { httpErrors } from '@fastify/sensible'
 export const errors = {
   invalidSignature: () => httpErrors.unauthorized('invalid signature'),
   unsupportedMediaType: () => httpErrors.unsupportedMediaType('unsupported media type'),
+  forbidden: () => httpErrors.forbidden('forbidden'),
   notFound: () => httpErrors.notFound('not found'),
   methodNotAllowed: () => httpErrors.methodNotAllowed('method not allowed')
 }
@@ -14,6 +16,7 @@ export const errors = {
 /** Fixed details for statuses whose body the contract spells out, whatever raised them. */
 export const DETAIL_BY_STATUS: Readonly<Record<number, string>> = {
   401: 'invalid signature',
+  403: 'forbidden',
   404: 'not found',
   405: 'method not allowed',
   413: 'payload too large',
@@ -29,5 +32,16 @@ export class JsonSyntaxError extends Error {
     super(message)
     this.name = 'JsonSyntaxError'
     this.input = input
+  }
+}
+
+/** A body that parsed but whose content cannot become messages: a 422 listing every problem found. */
+export class ValidationIssuesError extends Error {
+  readonly issues: ValidationIssue[]
+
+  constructor (issues: ValidationIssue[]) {
+    super('the body does not map to valid messages')
+    this.name = 'ValidationIssuesError'
+    this.issues = issues
   }
 }

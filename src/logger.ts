@@ -20,7 +20,13 @@ export function loggerOptions (level: string): LoggerOptions {
         'headers.authorization',
         'config.webhookSecret',
         'webhookSecret',
-        'WEBHOOK_SECRET'
+        'WEBHOOK_SECRET',
+        // Contract §11: the providers' signature headers and the rotation keys.
+        ...['webhook-signature', 'x-hub-signature-256', 'x-twilio-signature'].flatMap((name) => [`req.headers["${name}"]`, `headers["${name}"]`]),
+        'config.webhookSecrets',
+        'config.standardWebhooks',
+        'config.whatsapp',
+        'config.twilio'
       ],
       censor: '[redacted]'
     }

@@ -10,9 +10,16 @@ import { sign } from '../src/lib/signature.ts'
 
 export const SECRET = 'test-secret'
 
+/**
+ * Load shedding stays off unless a test turns it on (test/faults/pressure.test.ts): on a loaded machine
+ * a test's own synchronous work can push the mean event-loop delay past the production threshold, and
+ * an answer the test checks would be a 503 "server overloaded" instead.
+ */
+const NO_LOAD_SHEDDING = { PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '999999' }
+
 /** A Config as the server would load it, from an environment with test defaults. */
 export function testConfig (env: Record<string, string> = {}): Config {
-  return loadConfig({ WEBHOOK_SECRET: SECRET, DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'error', ...env })
+  return loadConfig({ WEBHOOK_SECRET: SECRET, DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'error', ...NO_LOAD_SHEDDING, ...env })
 }
 
 /** A fresh temporary directory, removed when the test ends. */

@@ -4,7 +4,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv'
  * ajv coerces a query value such as "1e400", "Infinity" or 400 nines to Infinity, and then skips
  * minimum/maximum, which only test finite numbers: `limit=1e400` would pass validation and reach
  * SQLite (a 5xx). This wraps a coercing validator so a number that came out non-finite is a `maximum`
- * error (422) like any other out-of-range value. Found by test/fuzz/messages-query.test.ts.
+ * error (422) like any other out-of-range value (test/fuzz/messages-query.test.ts keeps it so).
  */
 export function rejectNonFinite (validate: ValidateFunction): ValidateFunction {
   const wrapped = ((data: unknown, ...rest: unknown[]) => {

@@ -16,7 +16,7 @@ function nestsDeeperThan (value: unknown, limit: number): boolean {
 /**
  * A 422's `input`: the offending value as received, unless it nests so deep (`[[[[…]]]]` 100 000 levels,
  * which JSON.parse accepts) that writing it back would crash the serialiser into a 500; then a short
- * description instead. Found by test/fuzz/webhook.test.ts.
+ * description instead (test/fuzz/webhook.test.ts keeps it so).
  */
 export function safeEcho (value: unknown): unknown {
   if (!nestsDeeperThan(value, MAX_ECHO_DEPTH)) return value

@@ -1,83 +1,58 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import { ErrorBody, ValidationErrorBody } from '../../schemas/common.ts'
-import { SignatureHeaders, WebhookAck, WebhookBody } from '../../schemas/webhook.ts'
+import { SignatureHeaders, StandardWebhookHeaders, WebhookAck, WebhookBody } from '../../schemas/webhook.ts'
 import { Type } from '../../schemas/typebox.ts'
-import { JsonSyntaxError, errors } from '../errors.ts'
+import type { StandardWebhooksConfig } from '../config.ts'
+import { matchKey, type Keyring } from '../lib/keyring.ts'
 import { isJsonMediaType } from '../lib/media-type.ts'
 import { isValidSignature } from '../lib/signature.ts'
-import type { WebhookResult } from '../plugins/app/app-metrics.ts'
-
-const RESULT_BY_STATUS: Readonly<Record<number, WebhookResult>> = {
-  401: 'invalid_signature',
-  413: 'payload_too_large',
-  415: 'unsupported_media_type',
-  422: 'validation_error',
-  429: 'rejected',
-  503: 'unavailable'
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true })
+import { captureRawBody, orderedChecks, parseJsonBody, type IngestChecks } from '../providers/ingest.ts'
+import { verifyStandardWebhook } from '../providers/standard-webhooks.ts'
 
 export interface WebhookRouteOptions {
-  webhookSecret: string
+  /** WEBHOOK_SECRET and its rotation companions. */
+  webhookSecrets: Keyring
+  /** Set when POST /webhook also accepts Standard Webhooks signatures. */
+  standardWebhooks: StandardWebhooksConfig | null
   bodyLimit: number
+}
+
+const header = (request: FastifyRequest, name: string): string | undefined => {
+  const value = request.headers[name]
+  return typeof value === 'string' ? value : undefined
 }
 
 /**
  * POST /webhook, in the contract's order: 413 (body limit, enforced while reading) → 401 (signature
- * over the exact bytes) → 415 (content type) → 422 (JSON, then schema) → store → 200.
- *
- * Fastify parses bodies before `preValidation`, and its JSON parser would answer 415/400 before any
- * signature check. So this plugin's only parser keeps every body as raw bytes, and the preValidation
- * hooks below decide in order; the last one hands the parsed object to Fastify's schema validation.
+ * over the exact bytes) → 415 (content type) → 422 (JSON, then schema) → store → 200. The shared
+ * ingest machinery (providers/ingest.ts) runs the checks; the outcome is recorded by
+ * plugins/app/ingest-outcome.ts.
  */
 const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRouteOptions> = async (fastify, options) => {
-  fastify.removeAllContentTypeParsers()
-  fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_request, body, done) => {
-    done(null, body)
-  })
+  captureRawBody(fastify, options.bodyLimit)
+  const standardWebhooks = options.standardWebhooks
 
-  const rawBody = (request: FastifyRequest): Buffer => (request.body as unknown as Buffer | undefined) ?? Buffer.alloc(0)
-
-  async function verifySignature (request: FastifyRequest) {
-    const header = request.headers['x-signature']
-    if (!isValidSignature(options.webhookSecret, rawBody(request), typeof header === 'string' ? header : undefined)) {
-      throw errors.invalidSignature()
+  const checks: IngestChecks = {
+    verify (request, raw) {
+      const xSignature = request.headers['x-signature']
+      // X-Signature decides when present; Standard Webhooks only when it is absent (contract §11).
+      if (xSignature === undefined && standardWebhooks !== null && request.headers['webhook-signature'] !== undefined) {
+        const headers = { id: header(request, 'webhook-id'), timestamp: header(request, 'webhook-timestamp'), signature: header(request, 'webhook-signature') }
+        const nowS = Math.floor(Date.now() / 1000)
+        return { source: 'standard_webhooks', key: verifyStandardWebhook(standardWebhooks.keys, headers, raw, nowS, standardWebhooks.toleranceS) }
+      }
+      const signature = typeof xSignature === 'string' ? xSignature : undefined
+      return { source: 'webhook', key: matchKey(options.webhookSecrets, (secret) => isValidSignature(secret, raw, signature)) }
+    },
+    acceptsMediaType: isJsonMediaType,
+    parse (request, raw) {
+      const body = parseJsonBody(raw)
+      if (body !== null && typeof body === 'object' && typeof (body as { message_id?: unknown }).message_id === 'string') {
+        fastify.ingestOutcome.webhookMessageId(request, (body as { message_id: string }).message_id)
+      }
+      return body
     }
-  }
-
-  async function requireJson (request: FastifyRequest) {
-    if (!isJsonMediaType(request.headers['content-type'])) throw errors.unsupportedMediaType()
-  }
-
-  async function parseJson (request: FastifyRequest) {
-    const raw = rawBody(request)
-    let text: string
-    try {
-      text = utf8.decode(raw)
-    } catch {
-      throw new JsonSyntaxError('Body is not valid UTF-8', raw.toString('utf8'))
-    }
-    let body: unknown
-    try {
-      body = JSON.parse(text)
-    } catch (error) {
-      throw new JsonSyntaxError(`JSON decode error: ${(error as Error).message}`, text)
-    }
-    if (body !== null && typeof body === 'object' && typeof (body as { message_id?: unknown }).message_id === 'string') {
-      request.webhook = { message_id: (body as { message_id: string }).message_id }
-    }
-    request.body = body as WebhookBody
-  }
-
-  async function recordOutcome (request: FastifyRequest, reply: FastifyReply) {
-    const fields = request.webhook ?? {}
-    const result = reply.statusCode === 200
-      ? (fields.dup === true ? 'duplicate' : 'created')
-      : RESULT_BY_STATUS[reply.statusCode] ?? 'error'
-    request.webhook = { ...fields, dup: result === 'duplicate', result }
-    fastify.appMetrics.webhookRequests.inc({ result })
   }
 
   fastify.post('/webhook', {
@@ -88,7 +63,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRouteOptions> = async (fas
         'committed. Checks run in order: 413 body too large, 401 bad signature, 415 not JSON, 422 invalid body.',
       tags: ['webhook'],
       consumes: ['application/json'],
-      headers: SignatureHeaders,
+      headers: standardWebhooks === null ? SignatureHeaders : StandardWebhookHeaders,
       body: WebhookBody,
       response: {
         200: Type.Ref(WebhookAck),
@@ -99,19 +74,12 @@ const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRouteOptions> = async (fas
         503: Type.Ref(ErrorBody)
       }
     },
-    // Fastify answers 415 for a Content-Type it cannot parse ("", "x", "a/b c") before reading the body
-    // or running any hook. Any non-JSON type ends in 415 anyway, but only after 413 and 401, so its
-    // header is dropped here and requireJson sees it as missing (found by test/fuzz/webhook.test.ts).
-    onRequest: (request, _reply, done) => {
-      if (!isJsonMediaType(request.headers['content-type'])) delete request.headers['content-type']
-      done()
-    },
-    preValidation: [verifySignature, requireJson, parseJson],
-    onSend: async (request, reply) => { await recordOutcome(request, reply) }
+    ...orderedChecks(fastify, checks),
+    onSend: async (request, reply) => { fastify.ingestOutcome.finishWebhook(request, reply.statusCode) }
   }, async (request) => {
     const { message_id: messageId, from, to, ts, text } = request.body
     const outcome = await fastify.store.save({ message_id: messageId, from, to, ts, text: text ?? null })
-    request.webhook = { message_id: messageId, dup: outcome === 'duplicate' }
+    fastify.ingestOutcome.webhookSaved(request, messageId, outcome)
     return { status: 'ok' as const }
   })
 }

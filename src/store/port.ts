@@ -20,13 +20,13 @@ export interface MessageFilter extends Omit<MessagesQuery, 'after'> {
   after?: PagePosition
 }
 
+/** Filters an export takes: a listing's, without paging. */
+export type ExportFilter = Pick<MessageFilter, 'from' | 'since' | 'q'>
+
 /** One page, plus where the next one starts (absent or null when this page reached the last matching row). */
 export interface MessagesListing extends MessagesPage {
   next?: PagePosition | null
 }
-
-/** Filters an export takes: a listing's, without paging. */
-export type ExportFilter = Pick<MessageFilter, 'from' | 'since' | 'q'>
 
 /** Readiness as far as storage can tell; the server adds its own shutdown check. */
 export type StorageChecks = Omit<ReadinessChecks, 'shutdown'>
@@ -45,6 +45,14 @@ export interface MessageStore {
   saveAll (messages: readonly Message[]): Promise<SaveOutcome[]>
   list (filter: MessageFilter): Promise<MessagesListing>
   stats (): Promise<Stats>
+  /**
+   * Every message matching the filter, in the contract's order, from one snapshot taken when the
+   * iteration starts (rows committed later are not in it), as arrays of rows so the caller can honour
+   * backpressure between them. Ending the iteration early releases the snapshot.
+   */
+  exportMessages (filter: ExportFilter): AsyncIterable<Message[]>
+  /** Deletes up to `limit` messages whose ts instant is before `before` (an instantKey), keeping every read exact; resolves to how many. */
+  deleteOlderThan (before: string, limit: number): Promise<number>
   checks (): Promise<StorageChecks>
   /** Commits what is pending, then releases the database. Safe to call twice. */
   close (): Promise<void>

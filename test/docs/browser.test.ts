@@ -6,6 +6,7 @@ import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import { startServer } from '../helpers/server-process.ts'
+import { skipOutsideCi } from '../helpers/skip.ts'
 
 // /docs in a real browser, against the real server process: the page renders every operation and
 // loads nothing from outside the service (it must work offline). Debian's chromium, not a download.
@@ -25,9 +26,7 @@ const OPERATIONS = [
 
 test('/docs renders every operation in chromium and requests nothing outside the service', { timeout: 120_000 }, async (t) => {
   if (!existsSync(CHROMIUM)) {
-    const reason = `${CHROMIUM} is missing (Debian: apt-get install chromium)`
-    process.stderr.write(`\n${'#'.repeat(100)}\n# DOCS BROWSER TEST SKIPPED: ${reason}\n${'#'.repeat(100)}\n`)
-    t.skip(reason)
+    skipOutsideCi(t, `${CHROMIUM} is missing (Debian: apt-get install chromium)`)
     return
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'hookvault-docs-'))

@@ -7,6 +7,7 @@ import { test, type TestContext } from 'node:test'
 import Database from 'better-sqlite3'
 import { SECRET } from '../helper.ts'
 import { startServer, type ServerProcess } from '../helpers/server-process.ts'
+import { skipOutsideCi } from '../helpers/skip.ts'
 import { call, delivery, post, storedIds } from './live-client.ts'
 
 // Each fault is produced for real against the real server process, then cleared; the service must
@@ -97,8 +98,7 @@ test('database locked by another writer: 503 busy, then recovery once the lock i
 
 test('disk full (a small tmpfs filled up): 503 storage full, then recovery once space is freed', async (t) => {
   if (!isRoot) {
-    t.diagnostic('SKIPPED LOUDLY: producing a full disk needs root (mount -t tmpfs)')
-    return t.skip('needs root to mount a tmpfs')
+    return skipOutsideCi(t, 'producing a full disk needs root (mount -t tmpfs)')
   }
   const s = await scene(t, { tmpfsSize: '1m' })
   // Fill every free byte; the bounded loop ends at ENOSPC (a 1 MiB tmpfs holds at most 16 such chunks).
@@ -127,8 +127,7 @@ test('disk full (a small tmpfs filled up): 503 storage full, then recovery once 
 
 test('database file made read-only (chattr +i): 503, then recovery once it is writable again', async (t) => {
   if (!isRoot) {
-    t.diagnostic('SKIPPED LOUDLY: chattr +i needs root (CAP_LINUX_IMMUTABLE); root also ignores chmod')
-    return t.skip('needs root for chattr')
+    return skipOutsideCi(t, 'chattr +i needs root (CAP_LINUX_IMMUTABLE); root also ignores chmod')
   }
   // The database and its WAL, not the -shm: SQLite writes that through mmap, and an immutable mapped
   // file raises SIGBUS, which no process can answer with a 503.
@@ -141,8 +140,7 @@ test('database file made read-only (chattr +i): 503, then recovery once it is wr
     execFileSync('chattr', ['+i', probe])
     execFileSync('chattr', ['-i', probe])
   } catch {
-    t.diagnostic(`SKIPPED LOUDLY: the file system under ${s.dir} does not support chattr +i`)
-    return t.skip('chattr +i unsupported here')
+    return skipOutsideCi(t, `the file system under ${s.dir} does not support chattr +i`)
   }
   files.push(s.file, `${s.file}-wal`)
   chattr('+i')

@@ -31,14 +31,7 @@ test('GET /messages with hostile query strings: 200 or 422 with the contract bod
   const { app } = await build(t)
   for (let i = 0; i < 5; i++) await deliver(app, message({ message_id: `m${i}`, text: i % 2 === 0 ? 'Café 100%' : null }))
   await fc.assert(fc.asyncProperty(query, async (qs) => {
-    let response
-    try {
-      response = await app.inject({ method: 'GET', url: `/messages?${qs}` })
-    } catch (error) {
-      // light-my-request refuses some raw URLs (e.g. a lone "%") before the app sees them; a socket would send them.
-      if (error instanceof URIError || (error as Error).name === 'TypeError') return
-      throw error
-    }
+    const response = await app.inject({ method: 'GET', url: `/messages?${qs}` })
     assert.ok([200, 422].includes(response.statusCode), `${response.statusCode} for ?${qs}: ${response.body.slice(0, 300)}`)
     const body = response.json()
     if (response.statusCode === 200) {
@@ -53,7 +46,8 @@ test('GET /messages with hostile query strings: 200 or 422 with the contract bod
 test('GET /stats ignores any query string: always 200', async (t) => {
   const { app } = await build(t)
   await fc.assert(fc.asyncProperty(query, async (qs) => {
-    const response = await app.inject({ method: 'GET', url: `/stats?${qs}` }).catch(() => null)
-    if (response !== null) assert.equal(response.statusCode, 200, `?${qs}`)
+    const response = await app.inject({ method: 'GET', url: `/stats?${qs}` })
+    assert.equal(response.statusCode, 200, `?${qs}: ${response.body.slice(0, 200)}`)
+    assert.equal(typeof response.json().total_messages, 'number')
   }), { numRuns: 300 })
 })

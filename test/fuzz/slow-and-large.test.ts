@@ -54,20 +54,18 @@ test('a chunked body without length: 413 once the limit is crossed, long before 
   const exchange = await open(server)
   exchange.socket.write('POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
     `X-Signature: ${sign(SECRET, 'x')}\r\nTransfer-Encoding: chunked\r\n\r\n`)
+  // The client means to send 64 MiB, a thousand times the limit, but sends twice the limit and then
+  // waits, body unfinished: the answer can only come from a server that stops at the limit. (Blasting
+  // on while the server answers would also make its close reset the connection, dropping the 413.)
   const chunk = Buffer.alloc(16 * 1024, 0x20)
-  const planned = 4096 // 64 MiB in all, a thousand times the limit
-  let sent = 0
-  while (sent < planned && !exchange.received().includes('\r\n\r\n') && !exchange.socket.destroyed) {
-    const ok = exchange.socket.write(`${chunk.length.toString(16)}\r\n`) && exchange.socket.write(chunk) && exchange.socket.write('\r\n')
-    sent++
-    // Paced, and reading as it goes like a real client: blasting without reading would let the server's
-    // close (with our unread bytes in its buffer) reset the connection and drop its 413 before we read it.
-    await new Promise((resolve) => setTimeout(resolve, ok ? 1 : 20))
+  for (let sent = 0; sent < 2 * 65536; sent += chunk.length) {
+    exchange.socket.write(`${chunk.length.toString(16)}\r\n`)
+    exchange.socket.write(chunk)
+    exchange.socket.write('\r\n')
   }
-  await within(exchange.closed, 10_000, 'no 413 and no close')
+  await within(exchange.closed, 30_000, 'no 413 and no close while the body was unfinished')
   assert.match(exchange.received(), /^HTTP\/1\.1 413 /)
-  assert.ok(sent < planned, `the server read all ${sent} chunks before answering`)
-  exchange.socket.destroy()
+  assert.match(exchange.received(), /\{"detail":"payload too large"\}/)
   assert.equal((await post(server.url, delivery('after-chunked'))).status, 200)
 })
 
@@ -86,7 +84,7 @@ test('stalled clients (headers never finished, body never finished) are cut off;
   // headersTimeout (10 s) and requestTimeout (30 s), checked every 2 s; bounded wait, no timing asserted.
   await within(Promise.all(stalledHeaders.map((e) => e.closed)), 60_000, 'stalled headers still open')
   await within(stalledBody.closed, 60_000, 'stalled body still open')
-  assert.match(stalledBody.received(), /^HTTP\/1\.1 408 |^$/)
+  assert.match(stalledBody.received(), /^HTTP\/1\.1 408 /, 'the stalled body is answered 408, not just cut')
   assert.equal((await post(server.url, delivery('after-stalls'))).status, 200)
   const page = await (await fetch(`${server.url}/messages?limit=100`)).json() as { data: Array<{ message_id: string }> }
   const ids = page.data.map((m) => m.message_id)

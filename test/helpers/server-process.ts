@@ -1,20 +1,14 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { once } from 'node:events'
-import { createServer } from 'node:net'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '../../scripts/free-port.ts'
+
+export { freePort }
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-
-/** A free TCP port on loopback. */
-export async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
-}
+const SOURCE_ENTRY = ['--import', import.meta.resolve('tsx'), join(ROOT, 'src/server.ts')]
 
 export interface ServerProcess {
   child: ChildProcessWithoutNullStreams
@@ -34,6 +28,11 @@ export interface StartOptions {
   waitReady?: boolean
   /** Node's arguments; the source through tsx unless given (the production bundle's test passes its file). */
   args?: string[]
+  /**
+   * The working directory; by default a fresh empty one, removed at exit, so that a developer's .env in
+   * the repository (which the server reads from its working directory) never leaks into a test.
+   */
+  cwd?: string
 }
 
 /**
@@ -45,8 +44,9 @@ export async function startServer (env: Record<string, string>, options: StartOp
   const port = Number(env.PORT ?? await freePort())
   // node itself with tsx as a loader, not the tsx CLI: that one runs the server as a grandchild, which
   // a SIGKILL of the child would leave running.
-  const child = spawn(process.execPath, options.args ?? ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
+  const cwd = options.cwd ?? mkdtempSync(join(tmpdir(), 'hookvault-cwd-'))
+  const child = spawn(process.execPath, options.args ?? SOURCE_ENTRY, {
+    cwd,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env, PORT: String(port) },
     stdio: ['pipe', 'pipe', 'pipe']
   })
@@ -61,6 +61,7 @@ export async function startServer (env: Record<string, string>, options: StartOp
   child.stderr.on('data', (chunk: Buffer) => { stderr.push(chunk.toString('utf8')) })
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => {
+      if (options.cwd === undefined) rmSync(cwd, { recursive: true, force: true })
       if (partial !== '') stdout.push(partial)
       resolve(code ?? signal ?? 'unknown')
     })

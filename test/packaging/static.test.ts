@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -147,12 +148,30 @@ test('the Makefile targets run the contract\'s commands, and `make test` the REA
   const makefile = read('Makefile')
   const compose = makefile.match(/^COMPOSE \?= (.+)$/m)?.[1]
   assert.equal(compose, 'docker compose')
-  const recipe = (target: string) => makefile.match(new RegExp(`^${target}:\\n\\t(.+)$`, 'm'))?.[1]?.replace('$(COMPOSE)', compose)
+  const recipe = (target: string) => makefile.match(new RegExp(`^${target}:[^\\n]*\\n\\t(.+)$`, 'm'))?.[1]?.replace('$(COMPOSE)', compose)
   assert.equal(recipe('up'), 'docker compose up -d --build')
+  assert.equal(recipe('stop'), 'docker compose stop', 'stop keeps the data volume')
   assert.equal(recipe('down'), 'docker compose down -v')
   assert.equal(recipe('logs'), 'docker compose logs -f api')
   assert.equal(recipe('test'), 'npm ci && npm test')
   assert.ok(read('README.md').includes('npm ci && npm test'), 'the README names the same test command')
+})
+
+/** GNU make itself on the Makefile; -n prints the recipe instead of running it. */
+function make (...args: string[]): string {
+  const run = spawnSync('make', ['--no-print-directory', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 })
+  assert.equal(run.error, undefined, 'make is installed (.ci/run installs it)')
+  assert.equal(run.status, 0, run.stderr)
+  return run.stdout
+}
+
+test('`make` alone lists every target with what it does; `make stop` keeps the volume, `make down` deletes it', () => {
+  const help = make()
+  const targets = [...read('Makefile').matchAll(/^([a-z]+):/gm)].map((match) => match[1])
+  assert.deepEqual(targets.sort(), ['down', 'help', 'logs', 'stop', 'test', 'up'])
+  for (const target of targets) assert.match(help, new RegExp(`^  make ${target} +\\S`, 'm'), `help lists ${target}`)
+  assert.equal(make('-n', 'stop').trim(), 'docker compose stop')
+  assert.equal(make('-n', 'down').trim(), 'docker compose down -v')
 })
 
 test('.env.example lists every variable schemas/env.ts reads, each with a comment', () => {

@@ -167,10 +167,25 @@ test('a second signal during shutdown exits at once with code 1 and a JSON line'
   t.after(() => socket.destroy())
   server.child.kill('SIGTERM')
   await waitFor(server, 'the shutdown log line', logged(server, /"msg":"shutting down"/))
+  // Past the half second in which the same signal again counts as a repeat of the first (next test).
+  await sleep(1_500)
   server.child.kill('SIGTERM')
   assert.equal(await server.exited, 1)
   const lines = jsonLines(server)
   assert.ok(lines.some((line) => line.level === 'fatal' && line.signal === 'SIGTERM' && /second signal/.test(String(line.msg))), server.stdout.join('\n'))
+})
+
+test('the same signal twice at once (Ctrl-C on `npm start`: from the terminal and from npm) is one graceful shutdown', { timeout: 60_000 }, async (t) => {
+  const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: 'sqlite::memory:', SHUTDOWN_DRAIN_MS: '1000' })
+  t.after(() => server.kill())
+  server.child.kill('SIGINT')
+  await waitFor(server, 'the shutdown log line', logged(server, /"msg":"shutting down"/))
+  server.child.kill('SIGINT')
+  assert.equal(await server.exited, 0, server.stdout.join('\n'))
+  const lines = jsonLines(server)
+  assert.deepEqual(lines.filter((line) => line.level === 'fatal'), [])
+  assert.equal(lines.filter((line) => line.msg === 'shutting down').length, 1)
+  assert.ok(lines.some((line) => line.msg === 'shutdown complete'))
 })
 
 test('an unusable database path stops the start with one JSON line and exit 1, no bare stack anywhere', { timeout: 60_000 }, async (t) => {

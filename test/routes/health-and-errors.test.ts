@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
+import { join } from 'node:path'
 import { test } from 'node:test'
-import { build } from '../helper.ts'
+import Database from 'better-sqlite3'
+import { build, tempDir } from '../helper.ts'
 
 test('live is 200 and never touches the database', async (t) => {
   const { app } = await build(t)
@@ -21,6 +23,28 @@ test('ready is 200 on a working database and 503 naming the failed check otherwi
   assert.equal(closed.json().status, 'not_ready')
   assert.notEqual(closed.json().checks.database, 'ok')
   assert.equal(closed.json().checks.shutdown, 'ok')
+})
+
+test('ready is 503 naming the writable check while another connection holds the write lock, 200 once it lets go', async (t) => {
+  const filename = join(tempDir(t), 'app.db')
+  const { app } = await build(t, { DATABASE_URL: `sqlite:///${filename}` })
+  assert.equal((await app.inject('/health/ready')).statusCode, 200)
+
+  // Reads still work under another writer's lock; only a real write shows the database cannot commit.
+  const other = new Database(filename)
+  t.after(() => { if (other.inTransaction) other.exec('ROLLBACK'); other.close() })
+  other.exec('BEGIN IMMEDIATE')
+  const locked = await app.inject('/health/ready')
+  assert.equal(locked.statusCode, 503)
+  const { status, checks } = locked.json()
+  assert.equal(status, 'not_ready')
+  assert.equal(checks.database, 'ok')
+  assert.equal(checks.migrations, 'ok')
+  assert.notEqual(checks.writable, 'ok')
+  assert.match(checks.writable, /lock|busy/i, 'names why the write failed')
+
+  other.exec('ROLLBACK')
+  assert.equal((await app.inject('/health/ready')).statusCode, 200)
 })
 
 test('unknown routes: 404 {"detail":"not found"}; known paths with other methods: 405 with Allow', async (t) => {

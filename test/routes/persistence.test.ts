@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import Database from 'better-sqlite3'
 import { buildApp } from '../../src/app.ts'
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import { build, deliver, message, tempDir, testConfig } from '../helper.ts'
 
 test('messages survive a restart on a file database, and the journal is WAL with synchronous=FULL', async (t) => {
@@ -24,6 +25,25 @@ test('messages survive a restart on a file database, and the journal is WAL with
   assert.equal((await deliver(app, message({ message_id: 'kept', text: 'again' }))).statusCode, 200)
   assert.equal((await app.inject('/messages')).json().data[0].text, 'Hello')
   assert.equal((await app.inject('/health/ready')).statusCode, 200)
+})
+
+test('the store\'s own connection commits with synchronous=FULL: a commit returns only after the WAL is synced', (t) => {
+  // synchronous is a setting of each connection; another connection on the file would show its own default.
+  const store = new SqliteStore({ filename: join(tempDir(t), 'app.db'), indexing: { auto: false } })
+  t.after(() => store.close())
+  assert.deepEqual(store.durability(), { journalMode: 'wal', synchronous: 2 }) // 2 = FULL, 1 = NORMAL
+})
+
+test('a delivery saved in the same turn as the close is committed by the close, not refused', async (t) => {
+  const filename = join(tempDir(t), 'app.db')
+  const store = new SqliteStore({ filename, indexing: { auto: false } })
+  const saved = store.save({ message_id: 'last', from: '+919876543210', to: '+14155550100', ts: '2025-01-15T10:00:00Z', text: 'bye' })
+  const closed = store.close() // same turn: the group commit has not run yet
+  assert.equal(await saved, 'created')
+  await closed
+  const db = new Database(filename, { readonly: true, fileMustExist: true })
+  t.after(() => db.close())
+  assert.equal(db.prepare('SELECT text FROM messages WHERE message_id = ?').pluck().get('last'), 'bye')
 })
 
 test('the contract columns exist with the contract names', async (t) => {

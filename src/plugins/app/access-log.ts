@@ -1,18 +1,4 @@
 import fp from 'fastify-plugin'
-import type { WebhookResult } from './app-metrics.ts'
-
-/** What the webhook route learned about a delivery, for its log line. */
-export interface WebhookLogFields {
-  message_id?: string
-  dup?: boolean
-  result?: WebhookResult
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    webhook: WebhookLogFields | null
-  }
-}
 
 function levelFor (status: number): 'info' | 'warn' | 'error' {
   if (status >= 500 || status === 401) return 'error'
@@ -22,11 +8,9 @@ function levelFor (status: number): 'info' | 'warn' | 'error' {
 /**
  * One JSON line per request, written when the response is done (Fastify's own request logging is
  * off). The request id comes from X-Request-Id when it is safe (see lib/request-id.ts) and is echoed
- * back, so a caller can find its line.
+ * back, so a caller can find its line. Ingest routes add their outcome (plugins/app/ingest-outcome.ts).
  */
 export default fp(async (fastify) => {
-  fastify.decorateRequest('webhook', null)
-
   // Callback hooks, not async ones: no promise per request on the hot path.
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
@@ -42,8 +26,8 @@ export default fp(async (fastify) => {
       path: queryStart === -1 ? url : url.slice(0, queryStart),
       status,
       latency_ms: Math.round(reply.elapsedTime * 1000) / 1000,
-      ...request.webhook
+      ...request.ingest
     }, 'request completed')
     done()
   })
-}, { name: 'access-log' })
+}, { name: 'access-log', dependencies: ['ingest-outcome'] })

@@ -1,29 +1,21 @@
 import fp from 'fastify-plugin'
 import promClient from 'prom-client'
 
-/** Every `result` label of webhook_requests_total. */
-export type WebhookResult =
-  'created' | 'duplicate' | 'invalid_signature' | 'validation_error' |
-  'payload_too_large' | 'unsupported_media_type' | 'unavailable' | 'rejected' | 'error'
-
-/** The results that exist at 0 from the first scrape, so rate() and alerts work before any traffic. */
-const INITIAL_WEBHOOK_RESULTS: WebhookResult[] = ['created', 'duplicate', 'invalid_signature', 'validation_error']
-
 /** Label for requests that matched no route: one series for all of them, whatever the URL. */
 export const UNMATCHED_PATH = 'unmatched'
 
 export const LATENCY_BUCKETS_MS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000]
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    appMetrics: {
-      webhookRequests: promClient.Counter<'result'>
-    }
-  }
+export interface AppMetricsOptions {
+  /** Log lines the destination could not write so far (stdout closed): log_lines_dropped_total. */
+  droppedLogLines: () => number
 }
 
-/** Our request metrics, in fastify-metrics' registry, with the contract's names and labels. */
-export default fp(async (fastify) => {
+/**
+ * Our request metrics, in fastify-metrics' registry, with the contract's names and labels. The
+ * ingest routes' own metrics live with their outcome, in plugins/app/ingest-outcome.ts.
+ */
+export default fp<AppMetricsOptions>(async (fastify, options) => {
   const registers = [fastify.metricsRegistry]
   const httpRequests = new promClient.Counter({
     name: 'http_requests_total',
@@ -38,14 +30,18 @@ export default fp(async (fastify) => {
     buckets: LATENCY_BUCKETS_MS,
     registers
   })
-  const webhookRequests = new promClient.Counter({
-    name: 'webhook_requests_total',
-    help: 'POST /webhook requests by outcome.',
-    labelNames: ['result'] as const,
-    registers
-  })
-  for (const result of INITIAL_WEBHOOK_RESULTS) webhookRequests.inc({ result }, 0)
-  fastify.decorate('appMetrics', { webhookRequests })
+  // Read at each scrape: the log destination counts, and it exists before this registry does.
+  let droppedReported = 0
+  fastify.metricsRegistry.registerMetric(new promClient.Counter({
+    name: 'log_lines_dropped_total',
+    help: 'Log lines that could not be written to stdout (its reader had gone) and were dropped.',
+    registers: [],
+    collect () {
+      const dropped = options.droppedLogLines()
+      this.inc(dropped - droppedReported)
+      droppedReported = dropped
+    }
+  }))
 
   // A callback hook, not an async one: no promise per request on the hot path.
   fastify.addHook('onResponse', (request, reply, done) => {

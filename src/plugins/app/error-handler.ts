@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { DETAIL_BY_STATUS, JsonSyntaxError, errors } from '../../errors.ts'
+import { DETAIL_BY_STATUS, JsonSyntaxError, ValidationIssuesError, errors } from '../../errors.ts'
 import { StoreUnavailableError } from '../../store/errors.ts'
 import { locRoot, toValidationIssues } from '../../lib/validation-issues.ts'
 
@@ -18,6 +18,9 @@ export default fp(async (fastify) => {
     }
     if (error instanceof JsonSyntaxError) {
       return reply.code(422).send({ detail: [{ type: 'json_invalid', loc: ['body'], msg: error.message, input: error.input }] })
+    }
+    if (error instanceof ValidationIssuesError) {
+      return reply.code(422).send({ detail: error.issues })
     }
     if (error instanceof StoreUnavailableError) {
       request.log.error({ err: error.cause ?? error }, `store unavailable: ${error.message}`)

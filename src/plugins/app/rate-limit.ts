@@ -9,7 +9,7 @@ import type { RateLimit } from '../../config.ts'
  * Optional per-client-IP rate limit for one route group (the webhook, or the read API), registered in
  * that group's encapsulated context in app.ts so the groups count separately. Off unless configured.
  * Over the limit: 429 {"detail":"rate limited"} with Retry-After, decided in onRequest, before any body
- * is read. Behind a proxy every client shares the proxy's IP: see README "Reliability".
+ * is read. Behind a proxy every client shares the proxy's IP: see docs/reliability.md.
  * https://github.com/fastify/fastify-rate-limit#options
  */
 export default fp<{ limit: RateLimit | null }>(async (fastify, options) => {

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { Ajv, type Options } from 'ajv'
+import { Ajv, type Options, type ValidateFunction } from 'ajv'
 import { TIMESTAMP_FORMAT } from '../../../schemas/common.ts'
 import { rejectNonFinite } from '../../lib/finite-numbers.ts'
 import { isTimestamp } from '../../lib/timestamp.ts'
@@ -22,8 +22,19 @@ const shared: Options = {
  * (limit=10 → 10). Fastify's default compiler uses one coercing instance for every part.
  * https://fastify.dev/docs/latest/Reference/Validation-and-Serialization/
  */
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * A validator with the rules request bodies get, for JSON that is checked after a route has parsed
+     * it (the messages inside a provider delivery, providers/ingest.ts).
+     */
+    compileBodyValidator: (schema: object) => ValidateFunction
+  }
+}
+
 export default fp(async (fastify) => {
   const bodies = new Ajv({ ...shared, coerceTypes: false, useDefaults: false, removeAdditional: false })
+  fastify.decorate('compileBodyValidator', (schema: object) => bodies.compile(schema))
   const textParts = new Ajv({ ...shared, coerceTypes: 'array', useDefaults: true, removeAdditional: true })
   fastify.setValidatorCompiler(({ schema, httpPart }) => {
     return httpPart === 'body' ? bodies.compile(schema) : rejectNonFinite(textParts.compile(schema))

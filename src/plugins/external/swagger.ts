@@ -37,6 +37,14 @@ const ERROR_MEANING: Readonly<Record<string, string>> = {
     'For `POST /webhook` nothing was acknowledged, so resending is safe.'
 }
 
+/** The same statuses on the providers' routes (/webhooks/*), whose signature headers and limits differ. */
+const PROVIDER_ERROR_MEANING: Readonly<Record<string, string>> = {
+  401: 'The provider\'s signature header is missing or matches none of its configured secrets: `{"detail":"invalid signature"}`. Nothing was stored.',
+  403: 'The handshake failed (hub.mode is not subscribe, or hub.verify_token is not WHATSAPP_VERIFY_TOKEN): `{"detail":"forbidden"}`.',
+  413: 'The body is larger than `PROVIDER_BODY_LIMIT` bytes: `{"detail":"payload too large"}`. Nothing was stored.',
+  415: 'The `Content-Type` is missing or not the one this provider sends: `{"detail":"unsupported media type"}`.'
+}
+
 const GENERIC_BODIES = new Set(['#/components/schemas/ErrorBody', '#/components/schemas/ValidationErrorBody'])
 
 interface OpenApiResponse {
@@ -60,19 +68,22 @@ const RETRY_AFTER = {
  * answers 401 rather than 422).
  */
 function describeOperations (paths: Record<string, Record<string, OpenApiOperation>>): void {
-  for (const operations of Object.values(paths)) {
+  for (const [path, operations] of Object.entries(paths)) {
+    const meanings = path.startsWith('/webhooks/') ? { ...ERROR_MEANING, ...PROVIDER_ERROR_MEANING } : ERROR_MEANING
     for (const operation of Object.values(operations)) {
+      // With Standard Webhooks on, POST /webhook takes X-Signature or webhook-signature: neither is required alone.
+      const alternativeSignature = (operation.parameters ?? []).some((p) => p.in === 'header' && p.name === 'webhook-signature')
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         const ref = response.content?.['application/json']?.schema?.$ref
-        if (ref !== undefined && GENERIC_BODIES.has(ref) && ERROR_MEANING[status] !== undefined) {
-          response.description = ERROR_MEANING[status]
+        if (ref !== undefined && GENERIC_BODIES.has(ref) && meanings[status] !== undefined) {
+          response.description = meanings[status]
         }
         if (status === '503' || status === '429') response.headers = { 'Retry-After': RETRY_AFTER, ...response.headers }
       }
       for (const parameter of operation.parameters ?? []) {
         if (parameter.in === 'header' && parameter.name.toLowerCase() === 'x-signature') {
           parameter.name = 'X-Signature'
-          parameter.required = true
+          parameter.required = !alternativeSignature
         }
       }
     }
@@ -96,6 +107,7 @@ export default fp(async (fastify) => {
       },
       tags: [
         { name: 'webhook', description: 'Deliveries from providers' },
+        { name: 'providers', description: 'Deliveries in a provider\'s own format (enabled by its settings)' },
         { name: 'messages', description: 'Reading what arrived' },
         { name: 'health', description: 'Probes for orchestrators' },
         { name: 'operations', description: 'Monitoring' }

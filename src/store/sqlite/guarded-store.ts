@@ -5,7 +5,7 @@ import type { MessagesPage } from '../../../schemas/messages.ts'
 import type { Stats } from '../../../schemas/stats.ts'
 import { StoreUnavailableError } from '../errors.ts'
 import type { Message } from '../../../schemas/messages.ts'
-import type { MessageFilter, MessageStore, SaveOutcome, StorageChecks } from '../port.ts'
+import type { ExportFilter, MessageFilter, MessageStore, SaveOutcome, StorageChecks } from '../port.ts'
 import { FileGuard, identityOf } from './file-guard.ts'
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.ts'
 import { asUnavailable } from './unavailable.ts'
@@ -143,6 +143,18 @@ export class GuardedSqliteStore implements MessageStore {
 
   stats (): Promise<Stats> {
     return this.#readable().stats()
+  }
+
+  exportMessages (filter: ExportFilter): AsyncIterable<Message[]> {
+    return this.#readable().exportMessages(filter)
+  }
+
+  deleteOlderThan (before: string, limit: number): Promise<number> {
+    try {
+      return this.#writable().deleteOlderThan(before, limit)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   async checks (): Promise<StorageChecks> {

@@ -58,6 +58,11 @@ export class Indexer {
     this.#state = this.#s.readState.get() as ReadState
   }
 
+  /** Reads the committed state again, after another writer of read_state (deleter.ts) committed. */
+  reload (): void {
+    this.#state = this.#s.readState.get() as ReadState
+  }
+
   /** The committed state; readers merge rows past `indexedThrough` from messages. */
   get state (): Readonly<ReadState> {
     return this.#state

@@ -4,8 +4,8 @@ import type { Message } from '../../../schemas/messages.ts'
 import type { SenderCount, Stats } from '../../../schemas/stats.ts'
 import { foldCase } from '../fold-case.ts'
 import { instantKey } from '../../lib/timestamp.ts'
-import type { MessageFilter, MessagesListing } from '../port.ts'
-import type { Indexer } from './indexer.ts'
+import type { MessageFilter, MessagesListing, PagePosition } from '../port.ts'
+import type { ReadState } from './indexer.ts'
 import type { Params, Scanner } from './scanner.ts'
 import { codePoints, isIndexable, phrase, prefixUpperBound } from './search-text.ts'
 import { statementCache } from './statement-cache.ts'
@@ -44,6 +44,32 @@ type PageRow = Message & { ts_key?: string }
 
 interface SearchCount { through: number, n: number }
 
+/** What every plan shape starts from: the filter's conditions as SQL fragments over `messages m`. */
+interface PlanShape {
+  filter: MessageFilter
+  /** The indexer's watermark: rows above it are the tail. */
+  w: number
+  params: Params
+  /** `since`, when given. */
+  where: string[]
+  /** The keyset cursor's position, when given. */
+  keyset: string[]
+  /** The folded search text, when given. */
+  q: string | undefined
+  /** The search's row test, when given. */
+  textTest: string[]
+  /** False when the caller needs no total (an export's pages). */
+  counting: boolean
+  /** Runs a count query, or answers 0 when not counting. */
+  count: (sql: string, params: Params) => number
+}
+
+const and = (...parts: string[][]) => parts.flat().map((p) => ` AND ${p}`).join('')
+const whereAll = (...parts: string[][]) => {
+  const all = parts.flat()
+  return all.length === 0 ? '' : `WHERE ${all.join(' AND ')}`
+}
+
 const ARM_COLUMNS = 'm.message_id, m.from_msisdn AS "from", m.to_msisdn AS "to", m.ts, m.text, m.ts_key'
 /** The sender arm takes the order columns from sender_rows, so SQLite sees that its key already gives the order. */
 const SENDER_COLUMNS = 's.message_id, m.from_msisdn AS "from", m.to_msisdn AS "to", m.ts, m.text, s.ts_key'
@@ -63,10 +89,11 @@ const ORDER = 'ORDER BY ts_key, message_id LIMIT @limit OFFSET @offset'
  */
 export class ReadModel {
   readonly #prepare: (sql: string) => Statement
-  readonly #indexer: Indexer
+  readonly #indexer: { readonly state: Readonly<ReadState> }
   readonly #searchCounts = new Map<string, SearchCount>()
 
-  constructor (db: Database.Database, indexer: Indexer) {
+  /** `indexer` tells where the watermark is: the Indexer itself, or a state read inside an export's snapshot. */
+  constructor (db: Database.Database, indexer: { readonly state: Readonly<ReadState> }) {
     this.#prepare = statementCache(db)
     this.#indexer = indexer
   }
@@ -94,6 +121,22 @@ export class ReadModel {
     return this.#listing(filter, rows, total)
   }
 
+  /**
+   * The rows of one page and where the next starts, without counting the total: an export walks a
+   * snapshot page by page (keyset), and only a listing needs the count. Always answered here, a scan too.
+   */
+  rows (filter: MessageFilter): { data: Message[], next: PagePosition | null } {
+    const plan = this.#plan(filter, this.#indexer.state.indexedThrough, false)
+    const params: Params = { ...plan.params, limit: filter.limit + 1, offset: plan.skip ?? filter.offset }
+    const { data, next } = this.#listing(filter, this.#prepare(plan.page).all(params) as PageRow[], 0)
+    return { data, next: next ?? null }
+  }
+
+  /** Forgets the cached search counts: they only hold while rows are never removed (deleter.ts removes some). */
+  forgetCounts (): void {
+    this.#searchCounts.clear()
+  }
+
   /** The listing for `filter` from its page query's rows (one more than the limit, when there are more) and its total. */
   #listing (filter: MessageFilter, rows: PageRow[], total: number): MessagesListing {
     const more = rows.length > filter.limit
@@ -109,8 +152,13 @@ export class ReadModel {
     }
   }
 
-  #plan (filter: MessageFilter, w: number): Plan {
+  /**
+   * The page and total queries for `filter`, by its shape: a sender, a search, or time order alone. With
+   * `counting` false (an export's pages), totals known only by counting are left at 0, uncounted.
+   */
+  #plan (filter: MessageFilter, w: number, counting = true): Plan {
     const params: Params = { w }
+    const count = (sql: string, p: Params) => counting ? this.#count(sql, p) : 0
     const where: string[] = []
     if (filter.since !== undefined) {
       params.since = instantKey(filter.since)!
@@ -128,52 +176,57 @@ export class ReadModel {
       params.q = q
       textTest.push('instr(fold_case(m.text), @q) > 0')
     }
-    const and = (...parts: string[][]) => parts.flat().map((p) => ` AND ${p}`).join('')
-    const whereAll = (...parts: string[][]) => {
-      const all = parts.flat()
-      return all.length === 0 ? '' : `WHERE ${all.join(' AND ')}`
-    }
+    const shape: PlanShape = { filter, w, params, where, keyset, q, textTest, counting, count }
+    if (filter.from !== undefined) return this.#senderPlan(shape, filter.from)
+    if (q === undefined) return this.#timePlan(shape)
+    return this.#searchPlan(shape, q)
+  }
 
-    if (filter.from !== undefined) {
-      // The sender's indexed rows in order from sender_rows, merged with its rows in the tail.
-      params.from = filter.from
-      const senderWhere = ['s.from_msisdn = @from']
-      if (filter.since !== undefined) senderWhere.push('s.ts_key >= @since')
-      const senderKeyset = filter.after === undefined ? [] : ['(s.ts_key, s.message_id) > (@afterKey, @afterId)']
-      const arms = (withKeyset: boolean) => [
-        `SELECT ${SENDER_COLUMNS} FROM sender_rows s JOIN messages m ON m.rowid = s.row
-          WHERE ${[...senderWhere, ...(withKeyset ? senderKeyset : []), ...textTest].join(' AND ')}`,
-        `SELECT ${ARM_COLUMNS} FROM ${TAIL}
-          WHERE m.rowid > @w AND m.from_msisdn = @from${and(where, withKeyset ? keyset : [], textTest)}`
-      ]
-      const [indexed, tail] = arms(true)
-      const page = `SELECT * FROM (${indexed} UNION ALL ${tail}) ${ORDER}`
-      if (filter.since === undefined && q === undefined) {
-        const total = this.#count('SELECT coalesce((SELECT n FROM sender_counts WHERE from_msisdn = @from), 0) + ' +
-          `(SELECT count(*) FROM ${TAIL} WHERE m.rowid > @w AND m.from_msisdn = @from)`, params)
-        return { page, total, params }
-      }
-      const [countIndexed, countTail] = arms(false)
-      // Without a text test, sender_rows' own key range counts the indexed rows: no row lookups.
-      const indexedTotal = q === undefined
-        ? `SELECT count(*) FROM sender_rows s WHERE ${senderWhere.join(' AND ')}`
-        : `SELECT count(*) FROM (${countIndexed})`
-      return { page, total: `SELECT (${indexedTotal}) + (SELECT count(*) FROM (${countTail}))`, params }
+  /** A sender's indexed rows in order from sender_rows, merged with its rows in the tail. */
+  #senderPlan ({ filter, params, where, keyset, q, textTest, count }: PlanShape, from: string): Plan {
+    params.from = from
+    const senderWhere = ['s.from_msisdn = @from']
+    if (filter.since !== undefined) senderWhere.push('s.ts_key >= @since')
+    const senderKeyset = filter.after === undefined ? [] : ['(s.ts_key, s.message_id) > (@afterKey, @afterId)']
+    const arms = (withKeyset: boolean) => [
+      `SELECT ${SENDER_COLUMNS} FROM sender_rows s JOIN messages m ON m.rowid = s.row
+        WHERE ${[...senderWhere, ...(withKeyset ? senderKeyset : []), ...textTest].join(' AND ')}`,
+      `SELECT ${ARM_COLUMNS} FROM ${TAIL}
+        WHERE m.rowid > @w AND m.from_msisdn = @from${and(where, withKeyset ? keyset : [], textTest)}`
+    ]
+    const [indexed, tail] = arms(true)
+    const page = `SELECT * FROM (${indexed} UNION ALL ${tail}) ${ORDER}`
+    if (filter.since === undefined && q === undefined) {
+      const total = count('SELECT coalesce((SELECT n FROM sender_counts WHERE from_msisdn = @from), 0) + ' +
+        `(SELECT count(*) FROM ${TAIL} WHERE m.rowid > @w AND m.from_msisdn = @from)`, params)
+      return { page, total, params }
     }
+    const [countIndexed, countTail] = arms(false)
+    // Without a text test, sender_rows' own key range counts the indexed rows: no row lookups.
+    const indexedTotal = q === undefined
+      ? `SELECT count(*) FROM sender_rows s WHERE ${senderWhere.join(' AND ')}`
+      : `SELECT count(*) FROM (${countIndexed})`
+    return { page, total: `SELECT (${indexedTotal}) + (SELECT count(*) FROM (${countTail}))`, params }
+  }
 
+  /** No sender, no search: the time index gives the order; totals come from the counts. */
+  #timePlan ({ filter, w, params, where, keyset, counting, count }: PlanShape): Plan {
+    const scanPage = `SELECT ${ARM_COLUMNS} FROM messages m ${whereAll(where, keyset)} ${ORDER}`
+    if (filter.since !== undefined) return { page: scanPage, total: counting ? this.#countSince(params.since as string, w) : 0, params }
+    const total = this.#indexer.state.indexedRows + count(`SELECT count(*) FROM ${TAIL} WHERE m.rowid > @w`, params)
+    const seek = filter.after === undefined && filter.offset >= DEEP_OFFSET ? this.#seekOffset(filter.offset, w) : null
+    if (seek === null) return { page: scanPage, total, params }
+    params.seekKey = seek.key
+    const page = `SELECT ${ARM_COLUMNS} FROM messages m WHERE m.ts_key >= @seekKey ${ORDER}`
+    return { page, total, params, skip: seek.skip }
+  }
+
+  /**
+   * A search: the trigram index's candidates (or, for 1–2 characters, its vocabulary) when they are few
+   * enough to beat an ordered scan that tests each row, merged with the tail's matches; else a scan.
+   */
+  #searchPlan ({ filter, w, params, where, keyset, textTest, count }: PlanShape, q: string): Plan {
     const scanPage = `SELECT ${ARM_COLUMNS} FROM messages m ${whereAll(where, keyset, textTest)} ${ORDER}`
-    if (q === undefined) {
-      if (filter.since === undefined) {
-        const total = this.#indexer.state.indexedRows + this.#count(`SELECT count(*) FROM ${TAIL} WHERE m.rowid > @w`, params)
-        const seek = filter.after === undefined && filter.offset >= DEEP_OFFSET ? this.#seekOffset(filter.offset, w) : null
-        if (seek === null) return { page: scanPage, total, params }
-        params.seekKey = seek.key
-        const page = `SELECT ${ARM_COLUMNS} FROM messages m WHERE m.ts_key >= @seekKey ${ORDER}`
-        return { page, total, params, skip: seek.skip }
-      }
-      return { page: scanPage, total: this.#countSince(params.since as string, w), params }
-    }
-
     const scanTotal = `SELECT count(*) FROM messages m ${whereAll(where, textTest)}`
     if (!isIndexable(q)) return { page: scanPage, total: scanTotal, params, scan: true }
     const short = codePoints(q) <= 2
@@ -185,18 +238,18 @@ export class ReadModel {
 
     const tailMatches = `SELECT ${ARM_COLUMNS} FROM ${TAIL} WHERE m.rowid > @w${and(where, keyset, textTest)}`
     const tailCount = `SELECT count(*) FROM ${TAIL} WHERE m.rowid > @w` + and(where, textTest)
-    if (!useIndex) return { page: scanPage, total: indexedMatches + this.#count(tailCount, params), params }
+    if (!useIndex) return { page: scanPage, total: indexedMatches + count(tailCount, params), params }
 
     const match = short ? this.#prefixMatch(q) : phrase(q)
     if (match === null) {
       // No indexed text contains it: only tail rows can match.
-      return { page: `SELECT * FROM (${tailMatches}) ${ORDER}`, total: this.#count(tailCount, params), params }
+      return { page: `SELECT * FROM (${tailMatches}) ${ORDER}`, total: count(tailCount, params), params }
     }
     params.match = match
     const candidates = 'm.rowid IN (SELECT rowid FROM search_index WHERE search_index MATCH @match)'
     const page = `SELECT * FROM (SELECT ${ARM_COLUMNS} FROM messages m WHERE ${candidates}${and(where, keyset)}
       UNION ALL ${tailMatches}) ${ORDER}`
-    if (filter.since === undefined) return { page, total: indexedMatches + this.#count(tailCount, params), params }
+    if (filter.since === undefined) return { page, total: indexedMatches + count(tailCount, params), params }
     const total = `SELECT (SELECT count(*) FROM messages m WHERE ${candidates}${and(where)}) + (${tailCount})`
     return { page, total, params }
   }
@@ -306,8 +359,9 @@ export class ReadModel {
       if (base === undefined) newSenders++
       counts.set(s.from, (base ?? 0) + s.count)
     }
-    // Counts only grow, so a sender the tail does not touch keeps everyone ranked above it in the
-    // indexed order: if it makes the final top 10, it was in the indexed top 10 already.
+    // The tail only adds to the indexed counts (deletions change sender_counts itself, deleter.ts), so a
+    // sender the tail does not touch keeps everyone ranked above it in the indexed order: if it makes
+    // the final top 10, it was in the indexed top 10 already.
     const top = this.#prepare('SELECT from_msisdn AS "from", n AS count FROM sender_counts ORDER BY n DESC, from_msisdn ASC LIMIT 10')
       .all() as SenderCount[]
     for (const s of top) if (!counts.has(s.from)) counts.set(s.from, s.count)

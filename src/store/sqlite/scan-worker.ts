@@ -13,9 +13,8 @@ const { filename } = workerData as { filename: string }
 
 // Deliveries first. On Linux every thread has its own nice value, so this one takes the lowest priority
 // and a scan runs on the CPU the acknowledgement path leaves: the commit's fsync waits, idle time, other
-// cores. Measured with ingest and a search loop sharing one core (1M rows, autocannon 8 s, 2 runs each):
-// nice 0: 3.2-4.2k req/s, p99 40-44 ms; nice 19: 4.9-5.4k req/s, p99 32 ms; 8 searches done in 9 s vs 11.
-// Elsewhere, or without /proc, the scan keeps normal priority.
+// cores: with ingest and a search loop sharing one core, ingest kept more throughput and a lower p99, and
+// the searches still finished about as fast. Elsewhere, or without /proc, the scan keeps normal priority.
 try {
   setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), 19)
 } catch {}

@@ -5,15 +5,18 @@ import type { Message } from '../../../schemas/messages.ts'
 import type { Stats } from '../../../schemas/stats.ts'
 import { GroupCommit } from '../group-commit.ts'
 import { instantKey } from '../../lib/timestamp.ts'
-import type { MessageFilter, MessagesListing, MessageStore, SaveOutcome, StorageChecks } from '../port.ts'
+import type { ExportFilter, MessageFilter, MessagesListing, MessageStore, PagePosition, SaveOutcome, StorageChecks } from '../port.ts'
 import { Checkpointer } from './checkpointer.ts'
-import { Indexer } from './indexer.ts'
+import { Deleter } from './deleter.ts'
+import { IndexScheduler, type IndexingOptions } from './index-scheduler.ts'
+import { Indexer, type ReadState } from './indexer.ts'
 import { SCHEMA_VERSION, migrate, schemaVersion } from './migrations.ts'
 import { ReadModel } from './read-model.ts'
 import { Scanner } from './scanner.ts'
 import { registerFoldCase } from './search-text.ts'
 import type { StoreGuard } from './file-guard.ts'
 import { asUnavailable } from './unavailable.ts'
+import { StoreUnavailableError } from '../errors.ts'
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:'. */
@@ -29,7 +32,7 @@ export interface SqliteStoreOptions {
   tuning?: TuningOptions
 }
 
-/** SQLite knobs measured with bench/ (README, performance). */
+/** SQLite knobs measured with bench/ (docs/performance.md). */
 export interface TuningOptions {
   /** WAL pages after which a commit also checkpoints (SQLite's default is 1000), when no checkpoint thread runs. */
   walAutocheckpointPages?: number
@@ -48,22 +51,13 @@ const TUNING_DEFAULTS: Required<TuningOptions> = {
   cacheSizeKiB: 16_000
 }
 
-/** When the deferred indexer (indexer.ts) runs. The defaults are what bench/ measured best; tests turn `auto` off. */
-export interface IndexingOptions {
-  /** false: only catchUp() indexes, so tests can hold rows in the tail. */
-  auto?: boolean
-  /** Quiet time after the last commit before the indexer starts catching up. */
-  idleMs?: number
-  /** Tail length (rows not yet indexed) past which the indexer runs even while deliveries keep coming. */
-  maxTail?: number
-  /** Rows per indexer transaction: one event-loop block of roughly sliceRows × 15 µs. */
-  sliceRows?: number
-}
-
-export const INDEXING_DEFAULTS: Required<IndexingOptions> = { auto: true, idleMs: 25, maxTail: 50_000, sliceRows: 400 }
-
-/** After a failed indexer transaction (disk full, lock), wait this long before trying again. */
-const INDEXER_RETRY_MS = 1000
+/**
+ * Rows per export page: one synchronous read (well under a millisecond on an idle machine), after which
+ * the event loop gets a turn, so deliveries are committed between pages. Each loop turn serves one page
+ * per export, so smaller pages leave deliveries a larger share of a busy loop: at 1000 rows, ingest p99
+ * on a starved machine rose 6x while exports ran back to back (bench --lifecycle, docs/lifecycle.md).
+ */
+const EXPORT_PAGE_ROWS = 250
 
 /**
  * The SQLite engine: one connection, statements prepared once, writes group-committed.
@@ -75,41 +69,55 @@ const INDEXER_RETRY_MS = 1000
  */
 export class SqliteStore implements MessageStore {
   readonly #db: Database.Database
-  readonly #insert: Statement
   readonly #writes: GroupCommit<Message, SaveOutcome>
   readonly #indexer: Indexer
   readonly #reads: ReadModel
+  readonly #deleter: Deleter
+  readonly #filename: string
+  /** The snapshot connections of exports in progress, closed with the store. */
+  readonly #exports = new Set<Database.Database>()
   /** Runs scans off the event loop; null for an in-memory database, whose scans run here. */
   readonly #scanner: Scanner | null
   /** Checkpoints off the event loop; null for an in-memory database, which has no WAL. */
   readonly #checkpointer: Checkpointer | null
-  readonly #indexing: Required<IndexingOptions>
+  readonly #indexing: IndexScheduler
   readonly #probe: { select: Statement, write: () => void }
   /** Highest rowid committed so far: the backlog is (indexedThrough, #newestRow]. */
   #newestRow = 0
-  #lastCommitAt = 0
-  #lastSubmitAt = 0
-  #indexTimer: NodeJS.Timeout | null = null
-  #indexImmediate: NodeJS.Immediate | null = null
   #closed = false
 
   constructor (options: SqliteStoreOptions) {
     // An in-memory database lives on this one connection: no directory, no second connection, no WAL.
     const onFile = options.filename !== ':memory:'
-    if (onFile) mkdirSync(dirname(options.filename), { recursive: true })
-    this.#db = new Database(options.filename, { timeout: options.busyTimeoutMs ?? 100 })
-    // The durability promise: a commit returns only after the WAL is fsynced.
-    // https://www.sqlite.org/pragma.html#pragma_synchronous
-    this.#db.pragma('journal_mode = WAL')
-    this.#db.pragma('synchronous = FULL')
     const tuning = { ...TUNING_DEFAULTS, ...options.tuning }
-    this.#db.pragma(`wal_autocheckpoint = ${tuning.walAutocheckpointPages}`)
-    this.#db.pragma(`cache_size = -${tuning.cacheSizeKiB}`)
-    registerFoldCase(this.#db)
-    migrate(this.#db)
+    this.#db = openConnection(options.filename, options.busyTimeoutMs ?? 100, tuning)
     options.guard?.opened(this.#db)
+    this.#filename = options.filename
 
-    this.#insert = this.#db.prepare(`
+    this.#indexer = new Indexer(this.#db)
+    this.#reads = new ReadModel(this.#db, this.#indexer)
+    this.#deleter = new Deleter(this.#db, this.#indexer)
+    this.#scanner = onFile ? new Scanner(options.filename) : null
+    this.#checkpointer = !onFile || tuning.checkpointIntervalMs === 0
+      ? null
+      : new Checkpointer({ filename: options.filename, intervalMs: tuning.checkpointIntervalMs }, (running) => {
+        if (this.#db.open) this.#db.pragma(`wal_autocheckpoint = ${running ? tuning.walBackstopPages : tuning.walAutocheckpointPages}`)
+      })
+    this.#indexing = new IndexScheduler(this.#indexer, options.indexing ?? {}, () => this.indexingBacklog, () => this.#checkpointer?.start())
+    this.#writes = this.#groupCommit(options.guard)
+    this.#probe = this.#readinessProbe()
+
+    this.#newestRow = this.#committedNewestRow() ?? 0
+    // A backlog left by the previous run (crash, or shutdown under load) is indexed in the background.
+    this.#indexing.schedule()
+  }
+
+  /**
+   * Deliveries of one event-loop turn in one transaction: the row, its primary key (first write wins)
+   * and the time-order index, nothing else; the 200s wait for its COMMIT.
+   */
+  #groupCommit (guard: StoreGuard | undefined): GroupCommit<Message, SaveOutcome> {
+    const insert = this.#db.prepare(`
       INSERT INTO messages (message_id, from_msisdn, to_msisdn, ts, text, created_at, ts_key)
       VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (message_id) DO NOTHING`)
@@ -117,20 +125,19 @@ export class SqliteStore implements MessageStore {
       const createdAt = new Date().toISOString()
       return messages.map((m) => {
         // Positional parameters: no per-row object to build and no name lookups when binding.
-        const { changes, lastInsertRowid } = this.#insert.run(m.message_id, m.from, m.to, m.ts, m.text, createdAt, instantKey(m.ts))
+        const { changes, lastInsertRowid } = insert.run(m.message_id, m.from, m.to, m.ts, m.text, createdAt, instantKey(m.ts))
         if (changes !== 1) return 'duplicate'
         this.#newestRow = Math.max(this.#newestRow, Number(lastInsertRowid))
         return 'created'
       })
     })
-    this.#writes = new GroupCommit((messages) => {
+    return new GroupCommit((messages) => {
       const newestBefore = this.#newestRow
       try {
         const outcomes = commitBatch.immediate(messages)
-        options.guard?.committed() // throws (503 for the whole batch) when the file was removed or replaced
+        guard?.committed() // throws (503 for the whole batch) when the file was removed or replaced
         this.#checkpointer?.start()
-        this.#lastCommitAt = performance.now()
-        this.#scheduleIndexing()
+        this.#indexing.committed()
         return outcomes
       } catch (error) {
         // better-sqlite3 rolls back when the body throws; a failed COMMIT can leave the transaction open.
@@ -140,23 +147,14 @@ export class SqliteStore implements MessageStore {
         throw asUnavailable(error)
       }
     })
+  }
 
-    this.#indexing = { ...INDEXING_DEFAULTS, ...options.indexing }
-    this.#indexer = new Indexer(this.#db)
-    this.#reads = new ReadModel(this.#db, this.#indexer)
-    this.#scanner = onFile ? new Scanner(options.filename) : null
-    this.#checkpointer = !onFile || tuning.checkpointIntervalMs === 0
-      ? null
-      : new Checkpointer({ filename: options.filename, intervalMs: tuning.checkpointIntervalMs }, (running) => {
-        if (this.#db.open) this.#db.pragma(`wal_autocheckpoint = ${running ? tuning.walBackstopPages : tuning.walAutocheckpointPages}`)
-      })
-    this.#newestRow = (this.#db.prepare('SELECT max(rowid) FROM messages').pluck().get() as number | null) ?? 0
-    // A backlog left by the previous run (crash, or shutdown under load) is indexed in the background.
-    this.#scheduleIndexing()
+  /** Readiness's two questions: does the database answer, and does a real write commit? */
+  #readinessProbe (): { select: Statement, write: () => void } {
     const probeWrite = this.#db.transaction(() => {
       this.#db.pragma(`user_version = ${schemaVersion(this.#db)}`)
     })
-    this.#probe = {
+    return {
       select: this.#db.prepare('SELECT 1').pluck(),
       // Rewrites the header's user_version with its own value: a real page write, committed and synced.
       write: () => probeWrite.immediate()
@@ -165,7 +163,7 @@ export class SqliteStore implements MessageStore {
 
   save (message: Message): Promise<SaveOutcome> {
     if (this.#closed) return Promise.reject(asUnavailable(new TypeError('The database connection is not open')))
-    this.#lastSubmitAt = performance.now()
+    this.#indexing.submitted()
     return this.#writes.submit(message)
   }
 
@@ -191,11 +189,83 @@ export class SqliteStore implements MessageStore {
     }
   }
 
+  /**
+   * Pages of the matching rows from one snapshot: a connection of its own holding a read transaction,
+   * which WAL keeps at the moment of its first read while commits go on.
+   * https://www.sqlite.org/isolation.html
+   * Each page is a keyset step read synchronously; between pages the event loop runs (and the caller
+   * waits for its client), so deliveries are committed meanwhile. An in-memory database has one
+   * connection only, so its snapshot is a serialized copy opened as a database of its own.
+   * While the snapshot is held, checkpoints cannot reset the WAL: it grows with what arrives meanwhile.
+   */
+  async * exportMessages (filter: ExportFilter): AsyncGenerator<Message[]> {
+    const db = this.#openSnapshot()
+    this.#exports.add(db)
+    try {
+      // The snapshot starts at the first read after BEGIN: the watermark, from the same snapshot as the rows.
+      db.exec('BEGIN')
+      const state = db.prepare(`SELECT indexed_through AS indexedThrough, indexed_rows AS indexedRows, senders
+        FROM read_state WHERE id = 1`).get() as ReadState
+      const reads = new ReadModel(db, { state })
+      let after: PagePosition | undefined
+      for (;;) {
+        if (!db.open) throw new StoreUnavailableError('database closed')
+        const { data, next } = reads.rows({ ...filter, limit: EXPORT_PAGE_ROWS, offset: 0, ...(after === undefined ? {} : { after }) })
+        if (data.length > 0) yield data
+        if (next === null) return
+        after = next
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    } catch (error) {
+      throw asUnavailable(error)
+    } finally {
+      this.#exports.delete(db)
+      if (db.open) db.close() // ends the read transaction: the snapshot is released
+    }
+  }
+
+  #openSnapshot (): Database.Database {
+    if (this.#closed) throw new StoreUnavailableError('database closed')
+    try {
+      const db = this.#filename === ':memory:'
+        ? new Database(this.#db.serialize())
+        : new Database(this.#filename, { readonly: true, fileMustExist: true, timeout: 1000 })
+      // Each page is read once: a small page cache is enough.
+      db.pragma('cache_size = -2048')
+      registerFoldCase(db)
+      return db
+    } catch (error) {
+      throw asUnavailable(error)
+    }
+  }
+
+  async deleteOlderThan (before: string, limit: number): Promise<number> {
+    if (this.#closed) throw asUnavailable(new TypeError('The database connection is not open'))
+    try {
+      const deleted = this.#deleter.deleteBefore(before, limit)
+      if (deleted > 0) {
+        this.#reads.forgetCounts()
+        this.#newestRow = this.#committedNewestRow() ?? this.#newestRow
+      }
+      return deleted
+    } catch (error) {
+      throw asUnavailable(error)
+    }
+  }
+
   #committedNewestRow (): number | null {
     try {
       return (this.#db.prepare('SELECT max(rowid) FROM messages').pluck().get() as number | null) ?? 0
     } catch {
       return null
+    }
+  }
+
+  /** The durability settings of this connection (they are per connection, so only it can tell). */
+  durability (): { journalMode: string, synchronous: number } {
+    return {
+      journalMode: this.#db.pragma('journal_mode', { simple: true }) as string,
+      synchronous: this.#db.pragma('synchronous', { simple: true }) as number
     }
   }
 
@@ -206,61 +276,7 @@ export class SqliteStore implements MessageStore {
 
   /** Indexes the backlog now, all of it or its oldest `maxRows` rows (seeding, tests); reads are exact either way. */
   catchUp (maxRows = Infinity): void {
-    let left = maxRows
-    while (left > 0) {
-      const done = this.#indexer.step(Math.min(left, this.#indexing.sliceRows * 10))
-      if (done === 0) break
-      left -= done
-    }
-  }
-
-  #scheduleIndexing (): void {
-    if (!this.#indexing.auto || this.#closed || this.#indexTimer !== null || this.#indexImmediate !== null) return
-    if (this.indexingBacklog <= 0) return
-    this.#arm(this.indexingBacklog > this.#indexing.maxTail ? 0 : this.#indexing.idleMs)
-  }
-
-  #arm (delayMs: number): void {
-    this.#indexTimer = setTimeout(() => this.#maybeIndex(), delayMs)
-    // Indexing never keeps the process alive: the backlog is picked up again at the next start.
-    this.#indexTimer.unref()
-  }
-
-  /**
-   * Runs one indexer transaction once deliveries have paused for idleMs (or the backlog passed
-   * maxTail), then comes back after a turn of the event loop, so deliveries arriving meanwhile go first.
-   * A timer firing late (the process was not scheduled) looks like a pause, so a pause is confirmed
-   * after the poll phase: if deliveries were waiting, they were submitted by then, and indexing waits.
-   */
-  #maybeIndex (): void {
-    this.#indexTimer = null
-    if (this.#closed || this.indexingBacklog <= 0) return
-    const overdue = this.indexingBacklog > this.#indexing.maxTail
-    const quietFor = performance.now() - Math.max(this.#lastCommitAt, this.#lastSubmitAt)
-    if (!overdue && quietFor < this.#indexing.idleMs) {
-      this.#arm(this.#indexing.idleMs - quietFor)
-      return
-    }
-    const submitted = this.#lastSubmitAt
-    this.#indexImmediate = setImmediate(() => {
-      this.#indexImmediate = null
-      if (this.#closed) return
-      if (!overdue && this.#lastSubmitAt !== submitted) {
-        this.#arm(this.#indexing.idleMs)
-        return
-      }
-      try {
-        this.#indexer.step(this.#indexing.sliceRows)
-        this.#checkpointer?.start()
-      } catch {
-        // Reads stay exact (the backlog is merged in), so a failed slice only waits and tries again;
-        // deliveries report storage trouble on their own path.
-        this.#arm(INDEXER_RETRY_MS)
-        return
-      }
-      if (this.indexingBacklog > 0) this.#arm(0)
-    })
-    this.#indexImmediate.unref()
+    this.#indexing.catchUp(maxRows)
   }
 
   async checks (): Promise<StorageChecks> {
@@ -296,12 +312,27 @@ export class SqliteStore implements MessageStore {
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    if (this.#indexTimer !== null) clearTimeout(this.#indexTimer)
-    if (this.#indexImmediate !== null) clearImmediate(this.#indexImmediate)
+    this.#indexing.stop()
     this.#writes.flush()
+    for (const db of this.#exports) db.close()
     await this.#scanner?.close()
     // The thread's connection first: then this one is the last, and its close checkpoints and removes the WAL.
     await this.#checkpointer?.close()
     this.#db.close()
   }
+}
+
+/** The connection, set up for the durability promise and the measured tuning, and migrated. */
+function openConnection (filename: string, busyTimeoutMs: number, tuning: Required<TuningOptions>): Database.Database {
+  if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true })
+  const db = new Database(filename, { timeout: busyTimeoutMs })
+  // The durability promise: a commit returns only after the WAL is fsynced.
+  // https://www.sqlite.org/pragma.html#pragma_synchronous
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = FULL')
+  db.pragma(`wal_autocheckpoint = ${tuning.walAutocheckpointPages}`)
+  db.pragma(`cache_size = -${tuning.cacheSizeKiB}`)
+  registerFoldCase(db)
+  migrate(db)
+  return db
 }
