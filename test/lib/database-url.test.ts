@@ -8,7 +8,8 @@ test('DATABASE_URL forms', () => {
   assert.deepEqual(parseDatabaseUrl('sqlite:///./data/app.db'), { engine: 'sqlite', filename: './data/app.db' })
   assert.deepEqual(parseDatabaseUrl('sqlite+aiosqlite:////abs/x.db'), { engine: 'sqlite', filename: '/abs/x.db' })
   assert.deepEqual(parseDatabaseUrl('sqlite::memory:'), { engine: 'sqlite', filename: ':memory:' })
-  for (const url of ['postgresql://u@h/db', 'mysql://x', 'sqlite://host/x.db', 'sqlite:///', 'app.db', '']) {
+  assert.deepEqual(parseDatabaseUrl('postgresql://u@h/db'), { engine: 'postgres', url: 'postgresql://u@h/db', poolMax: 10 })
+  for (const url of ['postgresql:///db', 'mysql://x', 'sqlite://host/x.db', 'sqlite:///', 'app.db', '']) {
     assert.equal(parseDatabaseUrl(url), null, url)
   }
 })
