@@ -5,7 +5,7 @@ import { startServer } from '../helpers/server-process.ts'
 const cases: Array<[string, Record<string, string>]> = [
   ['WEBHOOK_SECRET', {}],
   ['WEBHOOK_SECRET', { WEBHOOK_SECRET: '' }],
-  ['DATABASE_URL', { WEBHOOK_SECRET: 's', DATABASE_URL: 'postgresql://localhost/db' }],
+  ['DATABASE_URL', { WEBHOOK_SECRET: 's', DATABASE_URL: 'mysql://localhost/db' }],
   ['LOG_LEVEL', { WEBHOOK_SECRET: 's', LOG_LEVEL: 'loud' }]
 ]
 
