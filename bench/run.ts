@@ -61,8 +61,7 @@ const TOOLS = spawnSync('wrk', ['--version']).error === undefined ? ['autocannon
 const PORT = Number(values.port)
 const ENGINE = values.engine
 if (ENGINE !== 'sqlite' && ENGINE !== 'postgres') throw new Error('--engine is sqlite or postgres')
-if (ENGINE === 'postgres' && values.breakdown) throw new Error('--breakdown measures the SQLite engine only')
-if (ENGINE === 'postgres' && values.lifecycle) throw new Error('--lifecycle measures the SQLite engine only (backup is SQLite-only)')
+if (ENGINE === 'postgres' && (values.breakdown || values.lifecycle)) throw new Error('--breakdown and --lifecycle measure the SQLite engine only')
 const quick = values.quick
 const ROWS = Number(values.rows ?? (quick ? 100_000 : 1_000_000))
 const SECONDS = Number(values.seconds ?? (quick ? 3 : 10))

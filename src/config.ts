@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { parseEnv } from 'node:util'
 import { Env } from '../schemas/env.ts'
 import { Value } from '../schemas/typebox.ts'
-import { parseDatabaseUrl, type DatabaseLocation } from './lib/database-url.ts'
+import { parseDatabaseUrl, withoutPassword, type DatabaseLocation } from './lib/database-url.ts'
 import { parsePreviousKeys, type Keyring } from './lib/keyring.ts'
 import { decodeSecret } from './providers/standard-webhooks.ts'
 import { parsePublicBaseUrl } from './providers/twilio.ts'
@@ -138,7 +138,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
 
   const database = parseDatabaseUrl(valid.DATABASE_URL)
   if (database === null) {
-    throw new ConfigError('DATABASE_URL', `has an unsupported value ${JSON.stringify(valid.DATABASE_URL)}`, accepted('DATABASE_URL'))
+    throw new ConfigError('DATABASE_URL', `has an unsupported value ${JSON.stringify(withoutPassword(valid.DATABASE_URL))}`, accepted('DATABASE_URL'))
   }
   if (Number(valid.SHUTDOWN_DRAIN_MS) >= Number(valid.SHUTDOWN_GRACE_MS)) {
     throw new ConfigError('SHUTDOWN_DRAIN_MS', `has the value ${valid.SHUTDOWN_DRAIN_MS}, not below SHUTDOWN_GRACE_MS (${valid.SHUTDOWN_GRACE_MS})`,
