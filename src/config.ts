@@ -1,6 +1,6 @@
 import { Env } from '../schemas/env.ts'
 import { Value } from '../schemas/typebox.ts'
-import { parseDatabaseUrl, type DatabaseLocation } from './lib/database-url.ts'
+import { parseDatabaseUrl, withoutPassword, type DatabaseLocation } from './lib/database-url.ts'
 
 export interface Config {
   readonly webhookSecret: string
@@ -79,7 +79,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
 
   const database = parseDatabaseUrl(valid.DATABASE_URL)
   if (database === null) {
-    throw new ConfigError('DATABASE_URL', `has an unsupported value ${JSON.stringify(valid.DATABASE_URL)}`, accepted('DATABASE_URL'))
+    throw new ConfigError('DATABASE_URL', `has an unsupported value ${JSON.stringify(withoutPassword(valid.DATABASE_URL))}`, accepted('DATABASE_URL'))
   }
   if (Number(valid.SHUTDOWN_DRAIN_MS) >= Number(valid.SHUTDOWN_GRACE_MS)) {
     throw new ConfigError('SHUTDOWN_DRAIN_MS', `has the value ${valid.SHUTDOWN_DRAIN_MS}, not below SHUTDOWN_GRACE_MS (${valid.SHUTDOWN_GRACE_MS})`,

@@ -47,6 +47,11 @@ test('each invalid variable is refused with its name, its problem and the accept
   }
 })
 
+test('a refused DATABASE_URL is echoed without its password', () => {
+  assert.throws(() => loadConfig({ WEBHOOK_SECRET: 's', DATABASE_URL: 'postgres://app:hunter2@/db' }), (error: Error) =>
+    error instanceof ConfigError && error.message.includes('postgres://app:***@/db') && !error.message.includes('hunter2'))
+})
+
 test('the secret value never appears in an error message', () => {
   assert.throws(() => loadConfig({ WEBHOOK_SECRET: 'super-secret-value', PORT: 'x' }), (error: Error) => !error.message.includes('super-secret-value'))
 })

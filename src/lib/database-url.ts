@@ -51,3 +51,8 @@ function isPostgresUrl (url: string): boolean {
   const host = parsed.hostname === 'placeholder' ? '' : parsed.hostname
   return host !== '' || (parsed.searchParams.get('host') ?? '') !== ''
 }
+
+/** The URL with any password replaced by `***`, for messages and logs (a refused URL is echoed back). */
+export function withoutPassword (url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:)[^@/?#]*@/i, '$1***@')
+}

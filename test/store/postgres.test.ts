@@ -315,3 +315,20 @@ test('the database going away in the middle of an export fails that export with 
   await link.up()
   assert.equal(await store.save(message('after')), 'created')
 })
+
+test('deep offsets without filters seek through the time buckets and land on the same rows as SQLite', { skip }, async (t) => {
+  const store = open(t, await database(t))
+  const sqlite = new SqliteStore({ filename: ':memory:', indexing: { auto: false } })
+  t.after(() => sqlite.close())
+  // Days, minutes and seconds with several rows each, fractions and ties.
+  const start = Date.UTC(2025, 0, 30, 23, 50)
+  const rows = Array.from({ length: 2600 }, (_, i) => {
+    const iso = new Date(start + Math.floor(i / 3) * 1700).toISOString()
+    return message(`d${(i * 7919) % 2600}`, { ts: i % 3 === 2 ? iso : `${iso.slice(0, 19)}Z` })
+  })
+  await store.saveAll(rows)
+  await sqlite.saveAll(rows)
+  for (const offset of [999, 1000, 1001, 1234, 1999, 2593, 2599, 2600, 5000]) {
+    assert.deepEqual(await store.list({ limit: 7, offset }), await sqlite.list({ limit: 7, offset }), `offset ${offset}`)
+  }
+})

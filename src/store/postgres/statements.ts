@@ -189,8 +189,32 @@ export function listing (filter: MessageFilter): Statement {
   if (filter.from !== undefined) total = `coalesce((SELECT n FROM sender_counts WHERE hookvault_key(from_msisdn) = hookvault_key(${params.add(encodeText(filter.from))})), 0)`
   else if (filter.since !== undefined) total = countSince(filter.since, params)
   else total = '(SELECT messages FROM totals WHERE id = 1)'
-  const pageSql = page(filter, params, undefined)
+  const deep = filter.from === undefined && filter.since === undefined && filter.after === undefined && filter.offset >= DEEP_OFFSET
+  const pageSql = deep ? seekPage(filter, params) : page(filter, params, undefined)
   return { text: `SELECT t.total, p.* FROM (SELECT ${total} AS total) t LEFT JOIN LATERAL (${pageSql}) p ON true`, values: params.values }
+}
+
+/** From this offset on, an unfiltered page seeks through the time buckets instead of stepping row by row. */
+export const DEEP_OFFSET = 1000
+
+/**
+ * A deep OFFSET without filters, as a seek: the day, then minute, then second bucket where row number
+ * `offset` lies (each the last whose running count of earlier rows is ≤ offset), so the page starts at
+ * that second and skips only rows inside it. One statement: the counts and the rows share a snapshot.
+ * Every key of a day starts with its bucket then 'T', of a minute then ':', of a second then '.', all
+ * below '~', so `bucket || '~'` bounds a bucket's children.
+ */
+function seekPage (filter: MessageFilter, params: Params): string {
+  const offset = params.add(filter.offset)
+  const level = (n: number, parent: string | null) => `SELECT t.bucket, ${parent === null ? '0' : `${parent}.before`} + sum(t.n) OVER (ORDER BY t.bucket) - t.n AS before
+      FROM time_counts t${parent === null ? '' : `, ${parent}`}
+      WHERE t.level = ${n}${parent === null ? '' : ` AND t.bucket > ${parent}.bucket AND t.bucket < ${parent}.bucket || '~'`}`
+  const pick = (name: string) => `(SELECT bucket, before FROM ${name} WHERE before <= ${offset} ORDER BY bucket DESC LIMIT 1)`
+  return `WITH days AS (${level(0, null)}), d AS ${pick('days')},
+      minutes AS (${level(1, 'd')}), m AS ${pick('minutes')},
+      seconds AS (${level(2, 'm')}), s AS ${pick('seconds')}
+    SELECT ${COLUMNS} FROM messages WHERE ts_key >= (SELECT bucket FROM s) ${ORDER}
+    LIMIT ${params.add(filter.limit + 1)} OFFSET ${offset} - (SELECT before FROM s)`
 }
 
 /**
