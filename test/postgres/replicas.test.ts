@@ -274,36 +274,53 @@ test('started while the database is down: liveness 200, readiness 503 naming dat
   assert.deepEqual([...await sqlIds(url)], ['late'])
 })
 
-test('the database ends the service\'s connections while it migrates (a restart, a failover): the process runs on and gets ready', options, async (t) => {
-  const url = await database(t)
-  // Hold the migrations' advisory lock (src/store/postgres/migrations.ts MIGRATION_LOCK, "hook") so the
-  // replica's migration waits on it with its connection checked out of the pool, then end that connection
-  // from the server side, as a restart or a failover does.
+/** The migrations' advisory lock (src/store/postgres/migrations.ts MIGRATION_LOCK, "hook"). */
+const MIGRATION_LOCK = 0x686f6f6b
+
+/**
+ * Another session holding the migrations' lock, as a replica in the middle of a long migration does:
+ * a replica started now waits for it with a connection checked out of its pool. Released after the test.
+ */
+async function holdMigrationLock (t: TestContext, url: string): Promise<{ release: () => Promise<void>, waiters: () => Promise<number> }> {
   const holder = new pg.Client({ connectionString: url })
   holder.on('error', () => {})
   await holder.connect()
   t.after(() => holder.end().catch(() => {}))
-  await holder.query('SELECT pg_advisory_lock($1)', [0x686f6f6b])
+  await holder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK])
+  return {
+    release: async () => { await holder.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]) },
+    waiters: async () => (await adminQuery(url, `SELECT pid FROM pg_stat_activity
+      WHERE datname = current_database() AND application_name = 'hookvault' AND wait_event_type = 'Lock'`)).length
+  }
+}
 
+test('the database ends the service\'s connections while it migrates (a restart, a failover): the process runs on and gets ready', options, async (t) => {
+  const url = await database(t)
+  const lock = await holdMigrationLock(t, url)
   const server = await replica(t, url)
-  const waiting = () => adminQuery<{ pid: number }>(url, `SELECT pid FROM pg_stat_activity
-    WHERE datname = current_database() AND application_name = 'hookvault' AND wait_event_type = 'Lock'`)
-  await within(10_000, 'the migration waits for the lock', async () => (await waiting()).length > 0)
+  await within(10_000, 'the migration waits for the lock', async () => (await lock.waiters()) > 0)
+  // End the checked-out connection from the server side, as a restart or a failover does.
   await adminQuery(url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
     WHERE datname = current_database() AND application_name = 'hookvault'`)
   await sleep(1000)
   assert.ok(running(server), `the replica exited: ${server.stdout.slice(-5).join('\n')}`)
   assert.equal((await call(`${server.url}/health/live`)).status, 200)
 
-  // Waiting for another process's migration is "not ready", said at once: a probe that hangs until the
-  // load balancer's timeout is not a 503 naming the check.
-  await within(10_000, 'the migration waits for the lock again', async () => (await waiting()).length > 0)
+  await lock.release()
+  await within(5_000, 'ready once the migration can run', async () => (await call(`${server.url}/health/ready`)).status === 200)
+  assert.equal((await post(server.url, delivery('after-terminate'))).status, 200)
+})
+
+test('while another process holds the migrations, readiness answers 503 at once instead of hanging', options, async (t) => {
+  const url = await database(t)
+  const lock = await holdMigrationLock(t, url)
+  const server = await replica(t, url)
+  await within(10_000, 'the migration waits for the lock', async () => (await lock.waiters()) > 0)
+  // A probe that hangs until the load balancer's timeout is not a 503 naming the check (CONTRACT §5).
   const ready = await fetch(`${server.url}/health/ready`, { signal: AbortSignal.timeout(3000) }).catch((error: Error) => error)
   assert.ok(!(ready instanceof Error), `readiness did not answer within 3 s while migrations wait: ${String(ready)}`)
   assert.equal(ready.status, 503)
   assert.notEqual(((await ready.json()) as { checks: Record<string, string> }).checks.migrations, 'ok')
-
-  await holder.query('SELECT pg_advisory_unlock($1)', [0x686f6f6b])
+  await lock.release()
   await within(5_000, 'ready once the migration can run', async () => (await call(`${server.url}/health/ready`)).status === 200)
-  assert.equal((await post(server.url, delivery('after-terminate'))).status, 200)
 })
