@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import type { Message } from '../../../schemas/messages.ts'
 import type { Stats } from '../../../schemas/stats.ts'
@@ -23,6 +24,9 @@ export interface PostgresStoreOptions {
   /** After a failed start (migrations), how long to wait before trying again in the background. */
   retryMs?: number
 }
+
+/** How long a readiness probe waits for migrations in progress before answering that they are not done. */
+const MIGRATION_PROBE_WAIT_MS = 1000
 
 /** Most filters whose counts are cached (least recently used first out). */
 const COUNT_CACHE = 512
@@ -415,7 +419,9 @@ export class PostgresStore implements MessageStore {
     if (this.#closed) return { database: 'database closed', migrations: 'unknown', writable: 'unknown' }
     if (!this.#migrated) {
       try {
-        await this.#startMigration()
+        // A migration can wait long for another replica's lock: readiness answers at once meanwhile.
+        const settled = await Promise.race([this.#startMigration().then(() => true), sleep(MIGRATION_PROBE_WAIT_MS, false)])
+        if (!settled) return { database: 'unknown', migrations: 'migrations not finished yet (another process may hold them)', writable: 'unknown' }
       } catch {
         const reason = this.#startError ?? 'database unavailable'
         // Reached, but the migrations failed (permissions, a newer schema): say which check failed.
