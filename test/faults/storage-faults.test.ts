@@ -8,7 +8,7 @@ import Database from 'better-sqlite3'
 import { SECRET } from '../helper.ts'
 import { startServer, type ServerProcess } from '../helpers/server-process.ts'
 import { skipOutsideCi } from '../helpers/skip.ts'
-import { call, delivery, post, storedIds } from './live-client.ts'
+import { call, delivery, post, storedIds } from '../helpers/live-client.ts'
 
 // Each fault is produced for real against the real server process, then cleared; the service must
 // answer 503 + Retry-After meanwhile, stay alive, report not ready, and recover by itself.

@@ -6,7 +6,7 @@ import { sign } from '../../src/lib/signature.ts'
 import { SECRET } from '../helper.ts'
 import { testDatabaseUrl } from '../helpers/engine.ts'
 import { startServer, type ServerProcess } from '../helpers/server-process.ts'
-import { delivery, post } from '../faults/live-client.ts'
+import { delivery, post } from '../helpers/live-client.ts'
 
 // Real sockets against the real process: bodies over BODY_LIMIT are refused without being read whole,
 // and clients that stall are cut off by the server's timeouts while everyone else is served.

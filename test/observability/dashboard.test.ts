@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { parse as parseYaml } from 'yaml'
 import { build, tempDir } from '../helper.ts'
-import { mixedTraffic, parseExposition, requireCommand, skipWithout } from './exposition.ts'
+import { mixedTraffic, parseExposition, requireCommand, skipWithout } from '../helpers/exposition.ts'
 
 const ROOT = fileURLToPath(new URL('../../observability/', import.meta.url))
 const PROMETHEUS_CONFIG = join(ROOT, 'prometheus/prometheus.yml')

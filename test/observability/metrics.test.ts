@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { build } from '../helper.ts'
-import { mixedTraffic, parseExposition, valueOf, type Exposition } from './exposition.ts'
+import { mixedTraffic, parseExposition, valueOf, type Exposition } from '../helpers/exposition.ts'
 
 const RESULTS = ['created', 'duplicate', 'invalid_signature', 'validation_error'] as const
 

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { sign } from '../../src/lib/signature.ts'
 import { build, message, tempDir } from '../helper.ts'
 import { freePort, startServer } from '../helpers/server-process.ts'
-import { mixedTraffic, requireCommand, skipWithout } from './exposition.ts'
+import { mixedTraffic, requireCommand, skipWithout } from '../helpers/exposition.ts'
 
 /**
  * The contract (§6) names the histogram `request_latency_ms`; promtool's linter prefers base units

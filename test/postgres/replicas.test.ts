@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { buildServer } from '../../scripts/build.ts'
 import { SECRET } from '../helper.ts'
-import { call, delivery, post, storedIds, type LiveResponse } from '../faults/live-client.ts'
+import { call, delivery, post, storedIds, type LiveResponse } from '../helpers/live-client.ts'
 import { adminQuery, dropsSettled, freshDatabase, postgresMissing, startCluster, type Cluster } from '../helpers/postgres.ts'
 import { startServer, type ServerProcess } from '../helpers/server-process.ts'
 

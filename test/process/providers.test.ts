@@ -10,7 +10,7 @@ import { startServer } from '../helpers/server-process.ts'
 import {
   PROVIDERS_ENV, SW_SECRET, TWILIO_TOKEN, WHATSAPP_SECRET, WHATSAPP_VERIFY_TOKEN, fixture, standardWebhookHeaders, twilioSignature,
   whatsappSignature
-} from '../providers/helpers.ts'
+} from '../helpers/providers.ts'
 
 // Contract §11 end to end: the production bundle, every §11 variable set, one signed delivery per
 // scheme over a real socket, and what the operator sees (stdout log lines, /metrics).

@@ -5,7 +5,7 @@ import { SECRET, build, message } from '../helper.ts'
 import {
   PROVIDERS_ENV, PUBLIC_BASE_URL, SW_SECRET, TWILIO_TOKEN, WHATSAPP_SECRET, fixture, listMessages, postTwilio, postWhatsApp,
   scrape, standardWebhookHeaders, valueOf, twilioSignature, whatsappSignature
-} from './helpers.ts'
+} from '../helpers/providers.ts'
 
 test('one message by each of the four schemes: all listed by /messages and counted by /stats', async (t) => {
   const { app } = await build(t, PROVIDERS_ENV)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ConfigError, loadConfig } from '../../src/config.ts'
-import { PROVIDERS_ENV, SW_SECRET } from './helpers.ts'
+import { PROVIDERS_ENV, SW_SECRET } from '../helpers/providers.ts'
 
 const BASE = { WEBHOOK_SECRET: 'current-secret' }
 const secretLike = (n: number) => `older-secret-${n}`

@@ -6,7 +6,7 @@ import { SECRET, build, message } from '../helper.ts'
 import {
   PROVIDERS_ENV, PUBLIC_BASE_URL, SW_SECRET, TWILIO_TOKEN, WHATSAPP_SECRET, fixture, postTwilio, postWhatsApp, scrape,
   standardWebhookHeaders, twilioSignature, valueOf, whatsappSignature
-} from './helpers.ts'
+} from '../helpers/providers.ts'
 
 const OLD_SW = 'whsec_' + Buffer.from('the previous standard webhooks key').toString('base64')
 const UNKNOWN_SW = 'whsec_' + Buffer.from('a key nobody configured').toString('base64')

@@ -4,7 +4,7 @@ import { Webhook } from 'standardwebhooks'
 import { decodeSecret, verifyStandardWebhook } from '../../src/providers/standard-webhooks.ts'
 import { SECRET, build, message } from '../helper.ts'
 import { sign } from '../../src/lib/signature.ts'
-import { SW_SECRET, listMessages, scrape, standardWebhookHeaders, valueOf, vectors } from './helpers.ts'
+import { SW_SECRET, listMessages, scrape, standardWebhookHeaders, valueOf, vectors } from '../helpers/providers.ts'
 
 const ENV = { STANDARD_WEBHOOKS_SECRET: SW_SECRET }
 const OTHER_SECRET = 'whsec_' + Buffer.from('another key of 24 bytes!').toString('base64')

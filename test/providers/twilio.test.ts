@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { baseUrlVariants, parseForm, parsePublicBaseUrl, verifyTwilio } from '../../src/providers/twilio.ts'
 import { build } from '../helper.ts'
-import { PUBLIC_BASE_URL, TWILIO_TOKEN, fixture, listMessages, postTwilio, scrape, twilioSignature, valueOf, vectors, type Vector } from './helpers.ts'
+import { PUBLIC_BASE_URL, TWILIO_TOKEN, fixture, listMessages, postTwilio, scrape, twilioSignature, valueOf, vectors, type Vector } from '../helpers/providers.ts'
 
 const ENV = { TWILIO_AUTH_TOKEN: TWILIO_TOKEN, PUBLIC_BASE_URL }
 const TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'

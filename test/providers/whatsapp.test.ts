@@ -6,7 +6,7 @@ import { StoreUnavailableError } from '../../src/store/errors.ts'
 import { build } from '../helper.ts'
 import {
   PROVIDERS_ENV, WHATSAPP_SECRET, WHATSAPP_VERIFY_TOKEN, fixture, listMessages, postWhatsApp, scrape, valueOf, vectors, whatsappSignature
-} from './helpers.ts'
+} from '../helpers/providers.ts'
 
 const ENV = { WHATSAPP_APP_SECRET: WHATSAPP_SECRET, WHATSAPP_VERIFY_TOKEN }
 const TEXT = fixture('whatsapp-text.json')

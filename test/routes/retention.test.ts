@@ -7,7 +7,7 @@ import { ConfigError, loadConfig } from '../../src/config.ts'
 import { instantKey } from '../../src/lib/timestamp.ts'
 import { foldCase } from '../../src/store/fold-case.ts'
 import { retentionCutoff, SWEEP_BATCH } from '../../src/plugins/app/retention.ts'
-import { parseExposition, valueOf } from '../observability/exposition.ts'
+import { parseExposition, valueOf } from '../helpers/exposition.ts'
 import { build, deliver, tempDir } from '../helper.ts'
 
 const DAY = 86_400_000

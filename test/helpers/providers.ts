@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import { sign as metaSign } from '@octokit/webhooks-methods'
 import { Webhook } from 'standardwebhooks'
-import { parseExposition, type Exposition } from '../observability/exposition.ts'
+import { parseExposition, type Exposition } from './exposition.ts'
 
-export { valueOf } from '../observability/exposition.ts'
+export { valueOf } from './exposition.ts'
 
 const FIXTURES = new URL('../fixtures/providers/', import.meta.url)
 
