@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick] [-- --rows N --seconds S --rounds R]`
  *
- * 1. Seeds a database with --rows synthetic messages through the storage layer (scripts/seed.ts),
+ * 1. Seeds a database with --rows synthetic messages through the storage layer (bench/seed.ts),
  *    cached in bench-results/ so reruns start at once.
  * 2. Starts hookvault on a copy of it in its default production configuration (request logging at
  *    info to a file, metrics on, synchronous=FULL) and a bare Fastify baseline, both pinned to core 0.
@@ -392,7 +392,7 @@ async function sqliteDatabase (dir: string): Promise<string> {
   const seedFile = join(OUT, `seed-${ROWS}.db`)
   if (!existsSync(seedFile)) {
     log(`seeding ${ROWS} rows into ${seedFile}`)
-    log(await run(pinned(SERVER_CORE, [process.execPath, '--import', 'tsx', 'scripts/seed.ts', '--rows', String(ROWS), '--db', seedFile])))
+    log(await run(pinned(SERVER_CORE, [process.execPath, '--import', 'tsx', 'bench/seed.ts', '--rows', String(ROWS), '--db', seedFile])))
   }
   const dbFile = join(dir, 'app.db')
   copyFileSync(seedFile, dbFile)

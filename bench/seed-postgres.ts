@@ -1,5 +1,5 @@
 /**
- * Seeds a PostgreSQL database with the same synthetic deliveries as scripts/seed.ts (same generator,
+ * Seeds a PostgreSQL database with the same synthetic deliveries as bench/seed.ts (same generator,
  * seed and order, so the same rows), through the engine itself (PostgresStore.saveAll: the migrations,
  * the batch statement and its aggregates), then VACUUM ANALYZE so reads start with fresh statistics
  * and an all-visible map (index-only counts).

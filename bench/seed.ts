@@ -2,15 +2,15 @@
  * Seeds a database with synthetic deliveries through the storage layer (SqliteStore: the same
  * migrations, group commit and indexer as the service), then indexes the whole backlog.
  *
- *   node --import tsx scripts/seed.ts --rows 1000000 --db ./data/seed.db
+ *   node --import tsx bench/seed.ts --rows 1000000 --db ./data/seed.db
  *
  * Rows are submitted 10,000 per event-loop turn, so each group commit is one large transaction.
  * Deterministic: the same --rows and --seed give the same rows. Prints one JSON line when done.
  */
 import { parseArgs } from 'node:util'
-import { delivery, SEED_START_MS, SEED_STEP_MS } from '../bench/data.ts'
+import { delivery, SEED_START_MS, SEED_STEP_MS } from './data.ts'
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts'
-import { random } from './random.ts'
+import { random } from '../scripts/random.ts'
 
 const { values } = parseArgs({
   options: {
