@@ -13,23 +13,15 @@
  * Refuses (exit 1, one line on stderr) when <file> exists, when DATABASE_URL names PostgreSQL (use
  * pg_dump) or an in-memory database, and when the database file does not exist.
  */
-import { closeSync, existsSync, fsyncSync, linkSync, openSync, rmSync, statSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { existsSync, statSync } from 'node:fs'
+import { resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import { Env } from '../schemas/env.ts'
 import { environment } from '../src/config.ts'
 import { parseDatabaseUrl } from '../src/lib/database-url.ts'
+import { copyDatabase } from '../src/store/sqlite/copy-database.ts'
 
 class Refusal extends Error {}
-
-function fsyncPath (path: string, flags: string): void {
-  const fd = openSync(path, flags)
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-}
 
 function backup (target: string | undefined, url: string): Record<string, unknown> {
   if (target === undefined || target === '') throw new Refusal('usage: npm run backup -- <file>')
@@ -44,41 +36,33 @@ function backup (target: string | undefined, url: string): Record<string, unknow
   if (!existsSync(location.filename)) throw new Refusal(`the database file ${location.filename} does not exist`)
 
   const started = performance.now()
-  const partial = `${file}.partial-${process.pid}`
-  rmSync(partial, { force: true })
+  // Read-only: the backup can never write the live file. A short busy timeout covers the moment a
+  // checkpoint holds the WAL index.
+  const source = new Database(location.filename, { readonly: true, fileMustExist: true, timeout: 5000 })
+  let checked: { integrity: string, rows: number }
   try {
-    // Read-only: the backup can never write the live file. A short busy timeout covers the moment a
-    // checkpoint holds the WAL index.
-    const source = new Database(location.filename, { readonly: true, fileMustExist: true, timeout: 5000 })
-    try {
-      source.prepare('VACUUM INTO ?').run(partial)
-    } finally {
-      source.close()
-    }
-    const copy = new Database(partial, { fileMustExist: true })
-    let integrity: string
-    let rows: number
-    try {
-      integrity = (copy.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ')
-      rows = copy.prepare('SELECT count(*) FROM messages').pluck().get() as number
-    } finally {
-      copy.close()
-    }
-    if (integrity !== 'ok') throw new Error(`integrity_check on the copy: ${integrity}`)
-    fsyncPath(partial, 'r+')
-    linkSync(partial, file) // EEXIST rather than replace a file created meanwhile
-    fsyncPath(dirname(file), 'r') // the name itself survives a crash
-    return {
-      file,
-      rows,
-      integrity,
-      bytes: statSync(file).size,
-      seconds: +((performance.now() - started) / 1000).toFixed(2),
-      source: resolve(location.filename),
-      method: 'VACUUM INTO'
-    }
+    checked = copyDatabase(source, file, (partial) => {
+      const copy = new Database(partial, { fileMustExist: true })
+      try {
+        const integrity = (copy.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ')
+        if (integrity !== 'ok') throw new Error(`integrity_check on the copy: ${integrity}`)
+        return { integrity, rows: copy.prepare('SELECT count(*) FROM messages').pluck().get() as number }
+      } finally {
+        copy.close()
+      }
+    })
   } finally {
-    rmSync(partial, { force: true })
+    source.close()
+  }
+  const { integrity, rows } = checked
+  return {
+    file,
+    rows,
+    integrity,
+    bytes: statSync(file).size,
+    seconds: +((performance.now() - started) / 1000).toFixed(2),
+    source: resolve(location.filename),
+    method: 'VACUUM INTO'
   }
 }
 

@@ -1,16 +1,6 @@
 import type Database from 'better-sqlite3'
 import type { Statement } from 'better-sqlite3'
-import { foldCase } from '../fold-case.ts'
-import { TIME_LEVELS, type Indexer } from './indexer.ts'
-import { GramCounter, indexedText } from './search-text.ts'
-
-interface DoomedRow {
-  row: number
-  message_id: string
-  from_msisdn: string
-  ts_key: string
-  text: string | null
-}
+import { RowTally, type Indexer, type ModelRow } from './indexer.ts'
 
 /**
  * Deletes the oldest messages (retention) and takes them out of the read models in the same
@@ -74,28 +64,19 @@ export class Deleter {
 
   #transaction (before: string, limit: number): number {
     return this.#db.transaction(() => {
-      const rows = this.#s.oldest.all(before, limit) as DoomedRow[]
+      const rows = this.#s.oldest.all(before, limit) as ModelRow[]
       if (rows.length === 0) return 0
       const watermark = this.#indexer.state.indexedThrough
-      const senders = new Map<string, number>()
-      const times = TIME_LEVELS.map(() => new Map<string, number>())
-      const grams = new GramCounter()
+      const tally = new RowTally()
+      const { senders, times, grams } = tally
       let indexed = 0
       for (const r of rows) {
         this.#s.message.run(r.row)
         if (r.row > watermark) continue // tail: not in the read models yet
         indexed++
         this.#s.senderRow.run(r.from_msisdn, r.ts_key, r.message_id)
-        senders.set(r.from_msisdn, (senders.get(r.from_msisdn) ?? 0) + 1)
-        TIME_LEVELS.forEach((length, level) => {
-          const bucket = r.ts_key.slice(0, length)
-          times[level]!.set(bucket, (times[level]!.get(bucket) ?? 0) + 1)
-        })
-        if (r.text !== null) {
-          const folded = foldCase(r.text)
-          this.#s.search.run(r.row, indexedText(folded))
-          grams.add(folded)
-        }
+        const entry = tally.add(r)
+        if (entry !== null) this.#s.search.run(r.row, entry)
       }
       let goneSenders = 0
       for (const [from, n] of senders) {

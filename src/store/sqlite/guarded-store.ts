@@ -1,4 +1,3 @@
-import { closeSync, fsyncSync, linkSync, openSync, rmSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type Database from 'better-sqlite3'
 import type { MessagesPage } from '../../../schemas/messages.ts'
@@ -6,6 +5,7 @@ import type { Stats } from '../../../schemas/stats.ts'
 import { StoreUnavailableError } from '../errors.ts'
 import type { Message } from '../../../schemas/messages.ts'
 import type { ExportFilter, MessageFilter, MessageStore, SaveOutcome, StorageChecks } from '../port.ts'
+import { copyDatabase } from './copy-database.ts'
 import { FileGuard, identityOf } from './file-guard.ts'
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.ts'
 import { asUnavailable } from './unavailable.ts'
@@ -88,8 +88,8 @@ export class GuardedSqliteStore implements MessageStore {
         if (db?.open === true) {
           // Everything this connection committed into its own database file, so that one file holds it all.
           db.pragma('wal_checkpoint(TRUNCATE)')
-          if (database === 'absent') exportDatabase(db, filename)
-          else if (database === 'foreign') exportDatabase(db, `${filename}.orphaned-${new Date().toISOString().replace(/[:.]/g, '-')}`)
+          if (database === 'absent') copyDatabase(db, filename, () => undefined)
+          else if (database === 'foreign') copyDatabase(db, `${filename}.orphaned-${new Date().toISOString().replace(/[:.]/g, '-')}`, () => undefined)
         }
       } catch (error) {
         this.#problem = (asUnavailable(error) as Error).message
@@ -168,28 +168,5 @@ export class GuardedSqliteStore implements MessageStore {
   async close (): Promise<void> {
     this.#closed = true
     await this.#store.close()
-  }
-}
-
-/** Writes a consistent copy of `db` to `target`, durably, never overwriting a file that appeared meanwhile. */
-function exportDatabase (db: Database.Database, target: string): void {
-  const temporary = `${target}.export-${process.pid}`
-  rmSync(temporary, { force: true })
-  try {
-    db.prepare('VACUUM INTO ?').run(temporary)
-    fsyncPath(temporary, 'r+')
-    linkSync(temporary, target) // EEXIST rather than replace
-  } finally {
-    rmSync(temporary, { force: true })
-  }
-  fsyncPath(dirname(target), 'r') // the new name itself survives a crash
-}
-
-function fsyncPath (path: string, flags: string): void {
-  const fd = openSync(path, flags)
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
   }
 }

@@ -10,7 +10,11 @@ export interface ReadState {
   senders: number
 }
 
-interface TailRow {
+/** The time buckets a ts_key counts in: day, minute and second (time_counts levels 0, 1, 2). */
+export const TIME_LEVELS = [10, 16, 19] as const
+
+/** A row as the read models see it. */
+export interface ModelRow {
   row: number
   message_id: string
   from_msisdn: string
@@ -18,8 +22,28 @@ interface TailRow {
   text: string | null
 }
 
-/** The time buckets a ts_key counts in: day, minute and second (time_counts levels 0, 1, 2). */
-export const TIME_LEVELS = [10, 16, 19] as const
+/**
+ * What a set of rows adds to the read models' counts (the indexer) or takes from them (deleter.ts): per
+ * sender, per day/minute/second bucket, per 1–2 character gram.
+ */
+export class RowTally {
+  readonly senders = new Map<string, number>()
+  readonly times = TIME_LEVELS.map(() => new Map<string, number>())
+  readonly grams = new GramCounter()
+
+  /** Counts one row; returns its folded text (the search index's entry), or null when it has no text. */
+  add (r: ModelRow): string | null {
+    this.senders.set(r.from_msisdn, (this.senders.get(r.from_msisdn) ?? 0) + 1)
+    TIME_LEVELS.forEach((length, level) => {
+      const bucket = r.ts_key.slice(0, length)
+      this.times[level]!.set(bucket, (this.times[level]!.get(bucket) ?? 0) + 1)
+    })
+    if (r.text === null) return null
+    const folded = foldCase(r.text)
+    this.grams.add(folded)
+    return indexedText(folded)
+  }
+}
 
 /**
  * Maintains the read models of migration 2 for rows past the watermark, in its own transactions.
@@ -73,28 +97,19 @@ export class Indexer {
    * (0: caught up). Throws what SQLite throws; the watermark then stays where it was.
    */
   step (maxRows: number): number {
-    const rows = this.#s.tail.all(this.#state.indexedThrough, maxRows) as TailRow[]
+    const rows = this.#s.tail.all(this.#state.indexedThrough, maxRows) as ModelRow[]
     if (rows.length === 0) return 0
     const last = rows[rows.length - 1]!.row
     let newSenders = 0
     this.#db.pragma('synchronous = NORMAL')
     try {
       this.#db.transaction(() => {
-        const senders = new Map<string, number>()
-        const times = TIME_LEVELS.map(() => new Map<string, number>())
-        const grams = new GramCounter()
+        const tally = new RowTally()
+        const { senders, times, grams } = tally
         for (const r of rows) {
           this.#s.senderRow.run(r.from_msisdn, r.ts_key, r.message_id, r.row)
-          senders.set(r.from_msisdn, (senders.get(r.from_msisdn) ?? 0) + 1)
-          TIME_LEVELS.forEach((length, level) => {
-            const bucket = r.ts_key.slice(0, length)
-            times[level]!.set(bucket, (times[level]!.get(bucket) ?? 0) + 1)
-          })
-          if (r.text !== null) {
-            const folded = foldCase(r.text)
-            this.#s.search.run(r.row, indexedText(folded))
-            grams.add(folded)
-          }
+          const entry = tally.add(r)
+          if (entry !== null) this.#s.search.run(r.row, entry)
         }
         for (const [from, n] of senders) {
           if (this.#s.senderCount.get(from) === undefined) {
