@@ -7,6 +7,7 @@ import { JsonSyntaxError, errors } from '../errors.ts'
 import { isJsonMediaType } from '../lib/media-type.ts'
 import { isValidSignature } from '../lib/signature.ts'
 import type { WebhookResult } from '../plugins/app/app-metrics.ts'
+import { SECURITY } from '../plugins/external/swagger.ts'
 
 const RESULT_BY_STATUS: Readonly<Record<number, WebhookResult>> = {
   401: 'invalid_signature',
@@ -87,6 +88,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRouteOptions> = async (fas
       description: 'Stores the message exactly once (first write wins) and answers 200 only after it is durably ' +
         'committed. Checks run in order: 413 body too large, 401 bad signature, 415 not JSON, 422 invalid body.',
       tags: ['webhook'],
+      security: [{ [SECURITY.signature]: [] }],
       consumes: ['application/json'],
       headers: SignatureHeaders,
       body: WebhookBody,
