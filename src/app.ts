@@ -63,7 +63,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
 
   // External infrastructure, then our own decorators and hooks, then the routes that use them.
   await app.register(sensible)
-  await app.register(swagger) // first, so its onRoute hook sees every route, /metrics included
+  // First, so its onRoute hook sees every route, /metrics included.
+  await app.register(swagger, { readApiToken: config.readApiToken !== null })
   await app.register(metrics)
   await app.register(validation)
   await app.register(errorHandler)

@@ -9,6 +9,7 @@ import { isJsonMediaType } from '../lib/media-type.ts'
 import { isValidSignature } from '../lib/signature.ts'
 import { captureRawBody, orderedChecks, parseJsonBody, type IngestChecks } from '../providers/ingest.ts'
 import { verifyStandardWebhook } from '../providers/standard-webhooks.ts'
+import { SECURITY } from '../plugins/external/swagger.ts'
 
 export interface WebhookRouteOptions {
   /** WEBHOOK_SECRET and its rotation companions. */
@@ -62,6 +63,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRouteOptions> = async (fas
       description: 'Stores the message exactly once (first write wins) and answers 200 only after it is durably ' +
         'committed. Checks run in order: 413 body too large, 401 bad signature, 415 not JSON, 422 invalid body.',
       tags: ['webhook'],
+      security: [{ [SECURITY.signature]: [] }],
       consumes: ['application/json'],
       headers: standardWebhooks === null ? SignatureHeaders : StandardWebhookHeaders,
       body: WebhookBody,

@@ -6,6 +6,7 @@ import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import { startServer } from '../helpers/server-process.ts'
+import { LOGO_SVG } from '../../src/plugins/external/docs-branding.ts'
 import { skipOutsideCi } from '../helpers/skip.ts'
 
 // /docs in a real browser, against the real server process: the page renders every operation and
@@ -65,6 +66,18 @@ test('/docs renders every operation in chromium and requests nothing outside the
     await webhook.locator(`tr.response[data-code="${status}"]`).waitFor({ state: 'attached', timeout: 10_000 })
   }
   await page.waitForLoadState('networkidle')
+
+  // The service's own branding, not swagger-ui's: tab title, top-bar logo, favicon.
+  assert.equal(await page.title(), 'hookvault API')
+  const logo = page.locator('#swagger-ui .topbar .topbar-wrapper a.link img')
+  await logo.waitFor({ state: 'visible', timeout: 10_000 })
+  assert.equal(await logo.getAttribute('src'), `data:image/svg+xml;base64,${Buffer.from(LOGO_SVG).toString('base64')}`)
+  assert.ok(await logo.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth > 0), 'the logo renders')
+  assert.equal(await page.locator('link[rel="icon"]').getAttribute('href'), '/docs/static/theme/favicon.svg')
+  // The signature and, when configured, the read token are security schemes: the Authorize dialog names X-Signature.
+  await page.locator('.auth-wrapper .authorize').click()
+  await page.locator('.modal-ux .auth-container', { hasText: 'X-Signature' }).waitFor({ state: 'visible', timeout: 10_000 })
+  await page.locator('.modal-ux .close-modal').click()
 
   mkdirSync(ARTIFACTS, { recursive: true })
   await page.screenshot({ path: join(ARTIFACTS, 'docs.png'), fullPage: true })

@@ -1,16 +1,20 @@
 import assert from 'node:assert/strict'
+import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { validate, compileErrors } from '@readme/openapi-parser'
+import Database from 'better-sqlite3'
 import type { FastifyInstance } from 'fastify'
-import { build, deliver, message } from '../helper.ts'
+import { build, deliver, message, tempDir } from '../helper.ts'
 import { sign } from '../../src/lib/signature.ts'
+import { DOCS_TITLE, FAVICON_SVG, LOGO_SVG } from '../../src/plugins/external/docs-branding.ts'
+import { SECURITY } from '../../src/plugins/external/swagger.ts'
 
 interface Operation {
   summary?: string
   description?: string
   tags?: string[]
   parameters?: Array<{ in: string, name: string, required?: boolean, description?: string }>
-  responses: Record<string, { description: string, headers?: Record<string, unknown>, content?: Record<string, { schema: Record<string, unknown> }> }>
+  responses: Record<string, { description: string, headers?: Record<string, unknown>, content?: Record<string, { schema: Record<string, unknown>, example?: unknown }> }>
 }
 interface OpenApi {
   openapi: string
@@ -153,4 +157,109 @@ test('every status the app really answers is in the document for that operation'
   ]
   assert.deepEqual(new Set(answers.filter(([, path]) => path === '/webhook').map(([, , s]) => s)), new Set([200, 401, 413, 415, 422]))
   assert.deepEqual(answers.filter(([method, path, status]) => !documented(method, path, status)), [])
+})
+
+interface SecuredDocument extends OpenApi {
+  paths: Record<string, Record<string, Operation & { security?: Array<Record<string, string[]>> }>>
+  components: OpenApi['components'] & { securitySchemes?: Record<string, Record<string, string>> }
+}
+
+test('POST /webhook requires the X-Signature scheme; the read API the bearer scheme only when READ_API_TOKEN is set', async (t) => {
+  const open = await docsApp(t) as { document: SecuredDocument }
+  assert.deepEqual(open.document.components.securitySchemes?.[SECURITY.signature], {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-Signature',
+    description: open.document.components.securitySchemes?.[SECURITY.signature]?.description
+  })
+  assert.match(open.document.components.securitySchemes![SECURITY.signature]!.description!, /HMAC-SHA256/)
+  assert.deepEqual(open.document.paths['/webhook']!.post!.security, [{ [SECURITY.signature]: [] }])
+  assert.deepEqual(Object.keys(open.document.components.securitySchemes!), [SECURITY.signature], 'no token scheme nobody checks')
+  for (const path of ['/messages', '/stats', '/health/live', '/health/ready', '/metrics']) {
+    assert.equal(open.document.paths[path]!.get!.security, undefined, `${path} is open`)
+  }
+
+  const guarded = await docsApp(t, { READ_API_TOKEN: 'a-read-token-of-32-characters-xx' }) as { app: FastifyInstance, document: SecuredDocument }
+  assert.deepEqual(guarded.document.components.securitySchemes?.[SECURITY.readToken]?.type, 'http')
+  assert.deepEqual(guarded.document.components.securitySchemes?.[SECURITY.readToken]?.scheme, 'bearer')
+  for (const path of ['/messages', '/stats']) {
+    assert.deepEqual(guarded.document.paths[path]!.get!.security, [{ [SECURITY.readToken]: [] }], `${path} needs the token`)
+    // And the scheme is true: without the token the route answers the documented 401.
+    const refused = await guarded.app.inject(path)
+    assert.equal(refused.statusCode, 401)
+    assert.deepEqual(refused.json(), guarded.document.paths[path]!.get!.responses['401']!.content!['application/json']!.example)
+  }
+  for (const path of ['/health/live', '/health/ready', '/metrics']) {
+    assert.equal(guarded.document.paths[path]!.get!.security, undefined, `${path} stays open`)
+  }
+  const validation = await validateDocument(guarded.document)
+  assert.equal(validation.valid, true, validation.valid ? '' : compileErrors(validation))
+})
+
+/** The example the document gives for one answer. */
+function exampleOf (document: OpenApi, method: string, path: string, status: number): unknown {
+  const media = document.paths[path]?.[method]?.responses[String(status)]?.content?.['application/json'] as { example?: unknown } | undefined
+  assert.ok(media?.example !== undefined, `${method} ${path} ${status} has an example`)
+  return media.example
+}
+
+test('every error example in the document is the body the service really sends', async (t) => {
+  const dir = tempDir(t)
+  const database = join(dir, 'app.db')
+  const { app, document } = await docsApp(t, { BODY_LIMIT: '1024', DATABASE_URL: `sqlite:///${database}`, RATE_LIMIT_READ: '3/minute' })
+  const invalid = '{"message_id":"m1","from":"+919876543210","ts":"2025-02-30T10:00:00Z","text":null}'
+  const answers: Array<[method: string, path: string, response: Awaited<ReturnType<typeof deliver>>]> = [
+    ['post', '/webhook', await deliver(app, message(), { 'x-signature': 'nope' })],
+    ['post', '/webhook', await deliver(app, message({ text: 'x'.repeat(2000) }))],
+    ['post', '/webhook', await deliver(app, message(), { 'content-type': 'text/plain' })],
+    ['post', '/webhook', await deliver(app, invalid, { 'x-signature': sign('test-secret', invalid) })],
+    ['get', '/messages', await app.inject('/messages?limit=1000')]
+  ]
+  // 503: another connection holds the write lock longer than the store's busy timeout.
+  const holder = new Database(database)
+  holder.exec('BEGIN IMMEDIATE')
+  try {
+    answers.push(['post', '/webhook', await deliver(app, message({ message_id: 'while-locked' }))])
+  } finally {
+    holder.exec('ROLLBACK')
+    holder.close()
+  }
+  for (let i = 0; i < 4; i++) await app.inject('/stats')
+  answers.push(['get', '/stats', await app.inject('/stats')])
+
+  assert.deepEqual(answers.map(([, , response]) => response.statusCode), [401, 413, 415, 422, 422, 503, 429])
+  for (const [method, path, response] of answers) {
+    assert.deepEqual(response.json(), exampleOf(document, method, path, response.statusCode), `${method} ${path} ${response.statusCode}`)
+  }
+  const unavailable = answers[5]![2]
+  assert.ok(Number(unavailable.headers['retry-after']) >= 1, '503 carries Retry-After')
+  assert.ok(document.paths['/webhook']!.post!.responses['503']!.headers?.['Retry-After'])
+
+  // 404 and 405 belong to no operation: the description quotes their bodies.
+  const notFound = await app.inject('/nowhere')
+  const wrongMethod = await app.inject('/webhook')
+  assert.equal(notFound.statusCode, 404)
+  assert.equal(wrongMethod.statusCode, 405)
+  assert.equal(wrongMethod.headers.allow, 'POST')
+  assert.ok(document.info.description.includes(`404 \`${notFound.body}\``), 'the 404 body is quoted')
+  assert.ok(document.info.description.includes(`405 \`${wrongMethod.body}\``), 'the 405 body is quoted')
+  assert.ok(document.info.description.includes('`Allow: POST`'))
+})
+
+test('/docs is branded hookvault API: page title, favicon, logo and theme are the service\'s own', async (t) => {
+  const { app, document } = await docsApp(t)
+  assert.equal((document.info as { title?: string }).title, DOCS_TITLE)
+  const page = await app.inject('/docs')
+  assert.equal(page.statusCode, 200)
+  assert.match(page.body, /<title>hookvault API<\/title>/)
+  assert.doesNotMatch(page.body, /favicon-(16|32)x\1\.png/, 'not swagger-ui\'s favicon')
+  const favicon = await app.inject('/docs/static/theme/favicon.svg')
+  assert.equal(favicon.statusCode, 200)
+  assert.equal(favicon.headers['content-type'], 'image/svg+xml')
+  assert.equal(favicon.body, FAVICON_SVG)
+  const css = await app.inject('/docs/static/theme/hookvault.css')
+  assert.equal(css.statusCode, 200)
+  assert.match(css.body, /\.topbar/)
+  const initializer = await app.inject('/docs/static/swagger-initializer.js')
+  assert.ok(initializer.body.includes(`data:image/svg+xml;base64,${Buffer.from(LOGO_SVG).toString('base64')}`), 'the top bar shows our logo')
 })

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { Type } from '../../../schemas/typebox.ts'
 import { ErrorBody } from '../../../schemas/common.ts'
 import { bearerTokenChecker } from '../../lib/bearer-token.ts'
+import { SECURITY } from '../external/swagger.ts'
 
 /**
  * Optional bearer-token protection for the read API (GET /messages, GET /stats). Registered inside
@@ -12,10 +13,11 @@ export default fp<{ token: string | null }>(async (fastify, options) => {
   if (options.token === null) return
   const isAuthorized = bearerTokenChecker(options.token)
 
-  // Every protected route declares its 401, so the OpenAPI page tells the truth.
+  // Every protected route declares its 401 and the bearer scheme, so the OpenAPI page tells the truth.
   fastify.addHook('onRoute', (route) => {
-    const schema = (route.schema ??= {}) as { response?: Record<string, unknown> }
+    const schema = (route.schema ??= {}) as { response?: Record<string, unknown>, security?: unknown }
     schema.response = { ...schema.response, 401: Type.Ref(ErrorBody) }
+    schema.security = [{ [SECURITY.readToken]: [] }]
   })
 
   fastify.addHook('onRequest', (request, reply, done) => {
