@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- --lifecycle`: export, retention and backup at --rows seeded rows (contract §13),
+ * `npm run bench -- --lifecycle`: export, retention and backup at --rows seeded rows,
  * instead of the ingest rounds. On a fresh copy of the seeded file, with the service pinned as in run.ts:
  *
  * 1. ingest alone (autocannon): the p99 to compare with;

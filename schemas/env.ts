@@ -33,7 +33,7 @@ export const Env = Type.Object({
     description: 'one of debug, info, warn, error (any case)'
   }),
   BODY_LIMIT: Type.String({ default: '1048576', pattern: '^[1-9]\\d{0,9}$', description: 'a positive integer number of bytes' }),
-  // Contract §11: secret rotation and real providers. Rotation lists, base64 and URLs are checked in
+  // Secret rotation and real providers. Rotation lists, base64 and URLs are checked in
   // config.ts, which can say what is wrong without echoing a secret.
   WEBHOOK_SECRET_PREVIOUS: Type.Optional(Type.String({
     description: 'unset, or up to 10 older WEBHOOK_SECRET values, comma-separated, still accepted during a rotation'

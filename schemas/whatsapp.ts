@@ -27,7 +27,7 @@ const withCaption = Type.Optional(Type.Object({
   caption: Type.Optional(Type.String({ maxLength: MAX_TEXT_CODE_POINTS, description: 'Becomes the message text.' }))
 }))
 
-/** One incoming message, with what it needs to become a stored message (contract §2's rules after mapping). */
+/** One incoming message, with what it needs to become a stored message (the webhook's field rules, after mapping). */
 export const WhatsAppMessage = Type.Object({
   id: Type.String({ minLength: 1, description: 'The wamid: becomes message_id.' }),
   from: Type.String({ pattern: '^\\d+$', description: 'Sender digits without "+": becomes from = "+" + from.' }),

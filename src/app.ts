@@ -57,7 +57,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     http: { headersTimeout: 10_000, connectionsCheckingInterval: 2_000 },
     clientErrorHandler // malformed requests get {"detail":…} and a log line too
   }).withTypeProvider<TypeBoxTypeProvider>()
-  const providers = enabledProviders(config) // contract §11: only configured providers have routes
+  const providers = enabledProviders(config) // only configured providers have routes
 
   for (const schema of SCHEMAS) app.addSchema(schema)
 

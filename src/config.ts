@@ -25,11 +25,11 @@ export interface Config {
   readonly readApiToken: string | null
   /** Per client IP, per route group; null means no limit (the default). */
   readonly rateLimits: { readonly webhook: RateLimit | null, readonly read: RateLimit | null }
-  /** RETENTION_DAYS as a number (null: keep forever) and the sweep interval, both contract §13. */
+  /** RETENTION_DAYS as a number (null: keep forever) and the sweep interval. */
   readonly retention: { readonly days: number | null, readonly sweepIntervalMs: number }
   /** Answer 200 before the commit, for the crash harness's self-test only: on only when confirmed verbatim. */
   readonly unsafeAckBeforeCommit: boolean
-  // Contract §11: rotation and real providers (null: that scheme is off and its routes do not exist).
+  // Rotation and real providers (null: that scheme is off and its routes do not exist).
   /** WEBHOOK_SECRET and WEBHOOK_SECRET_PREVIOUS: the X-Signature keys of POST /webhook. */
   readonly webhookSecrets: Keyring
   readonly standardWebhooks: StandardWebhooksConfig | null
@@ -169,7 +169,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   })
 }
 
-// Contract §11: secret rotation and real providers. Refusals name the variable and never echo a value.
+// Secret rotation and real providers. Refusals name the variable and never echo a value.
 
 type ProviderSettings = Pick<Config, 'webhookSecrets' | 'standardWebhooks' | 'whatsapp' | 'twilio' | 'providerBodyLimit'>
 

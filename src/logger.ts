@@ -21,7 +21,7 @@ export function loggerOptions (level: string): LoggerOptions {
         'config.webhookSecret',
         'webhookSecret',
         'WEBHOOK_SECRET',
-        // Contract §11: the providers' signature headers and the rotation keys.
+        // The providers' signature headers and the rotation keys.
         ...['webhook-signature', 'x-hub-signature-256', 'x-twilio-signature'].flatMap((name) => [`req.headers["${name}"]`, `headers["${name}"]`]),
         'config.webhookSecrets',
         'config.standardWebhooks',

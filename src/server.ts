@@ -8,7 +8,7 @@ import { stdoutLogLines } from './log-lines.ts'
 import { loggerOptions } from './logger.ts'
 
 // Process entry: load config → buildApp → listen, and graceful shutdown. Standard output carries only
-// JSON (contract §7), so every way this process can fail to start ends in one JSON log line and exit 1,
+// JSON, so every way this process can fail to start ends in one JSON log line and exit 1,
 // never a bare stack.
 
 /** The signals that ask for a graceful shutdown (close-with-grace handles the rest the same way). */

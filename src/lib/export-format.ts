@@ -1,6 +1,6 @@
 import type { Message } from '../../schemas/messages.ts'
 
-/** The two export formats of contract §13. */
+/** The two export formats. */
 export type ExportFormat = 'ndjson' | 'csv'
 
 export const EXPORT_CONTENT_TYPE: Readonly<Record<ExportFormat, string>> = {

@@ -1,5 +1,5 @@
 /**
- * A secret and its older companions during a rotation (contract §11): the current one plus up to
+ * A secret and its older companions during a rotation: the current one plus up to
  * `MAX_PREVIOUS_KEYS` previous ones, all still accepted while senders switch over.
  */
 export interface Keyring<Key = string> {

@@ -12,8 +12,8 @@ const UNIX_SECONDS = /^\d{1,15}$/
 /**
  * The HMAC key of a `whsec_<base64>` secret, or null when the prefix is missing or the rest is not
  * canonical base64 of at least one byte. (The reference libraries also accept a bare base64 secret;
- * contract §11 refuses it, so a secret pasted without its prefix is caught at start, not at the
- * first delivery.)
+ * hookvault refuses it, so a secret pasted without its prefix is caught at start, not at the first
+ * delivery.)
  */
 export function decodeSecret (secret: string): Buffer | null {
   if (!secret.startsWith(SECRET_PREFIX)) return null

@@ -15,7 +15,7 @@ import { isValidSignature } from '../lib/signature.ts'
 import { parseJsonBody } from './ingest.ts'
 import type { Provider } from './provider.ts'
 
-// WhatsApp Cloud API (Meta): verification and mapping of its webhook deliveries (contract §11).
+// WhatsApp Cloud API (Meta): verification and mapping of its webhook deliveries.
 // https://developers.facebook.com/docs/graph-api/webhooks/getting-started (handshake, X-Hub-Signature-256)
 
 const SIGNATURE_PREFIX = 'sha256='

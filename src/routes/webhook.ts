@@ -37,7 +37,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRouteOptions> = async (fas
   const checks: IngestChecks = {
     verify (request, raw) {
       const xSignature = request.headers['x-signature']
-      // X-Signature decides when present; Standard Webhooks only when it is absent (contract §11).
+      // X-Signature decides when present; Standard Webhooks only when it is absent.
       if (xSignature === undefined && standardWebhooks !== null && request.headers['webhook-signature'] !== undefined) {
         const headers = { id: header(request, 'webhook-id'), timestamp: header(request, 'webhook-timestamp'), signature: header(request, 'webhook-signature') }
         const nowS = Math.floor(Date.now() / 1000)

@@ -10,7 +10,7 @@ export function openStore (location: DatabaseLocation): MessageStore {
     case 'sqlite': return location.filename === ':memory:'
       ? new SqliteStore({ filename: location.filename })
       : new GuardedSqliteStore({ filename: location.filename }) // notices a removed or replaced file
-    // Connects lazily: a start while the server is unreachable is not an error (contract §12).
+    // Connects lazily: a start while the server is unreachable is not an error.
     case 'postgres': return new PostgresStore({ url: location.url, poolMax: location.poolMax })
   }
 }

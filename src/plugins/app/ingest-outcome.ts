@@ -9,12 +9,12 @@ import type { SaveOutcome } from '../../store/port.ts'
 // Routes only report what they learned (signature key, message id, save outcomes); this module
 // decides what that means once the answer is known.
 
-/** Every `result` label of webhook_requests_total (contract §6); 429 and 500 add `rejected` and `error`. */
+/** Every `result` label of webhook_requests_total; 429 and 500 add `rejected` and `error`. */
 export type WebhookResult =
   'created' | 'duplicate' | 'invalid_signature' | 'validation_error' |
   'payload_too_large' | 'unsupported_media_type' | 'unavailable' | 'rejected' | 'error'
 
-/** Every `result` label of provider_deliveries_total (contract §11), plus `rejected` (429) and `error` (500). */
+/** Every `result` label of provider_deliveries_total, plus `rejected` (429) and `error` (500). */
 export type DeliveryResult =
   'stored' | 'duplicate' | 'ignored' | 'invalid_signature' | 'validation_error' |
   'payload_too_large' | 'unsupported_media_type' | 'unavailable' | 'rejected' | 'error'
@@ -41,7 +41,7 @@ const failureFor = (status: number) => FAILURE_BY_STATUS[status] ?? 'error'
 const INITIAL_WEBHOOK_RESULTS: WebhookResult[] = ['created', 'duplicate', 'invalid_signature', 'validation_error']
 const INITIAL_DELIVERY_RESULTS: DeliveryResult[] = ['stored', 'duplicate', 'ignored', 'invalid_signature', 'validation_error']
 
-/** What an ingest request's access log line adds (contract §7 and §11). Never a secret or a signature. */
+/** What an ingest request's access log line adds. Never a secret or a signature. */
 export interface IngestLogFields {
   source?: ProviderSource
   message_id?: string

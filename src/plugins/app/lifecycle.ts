@@ -17,7 +17,7 @@ declare module 'fastify' {
  * Where the process is in its life. server.ts flips `shuttingDown` at the signal, before the drain
  * delay; preClose flips it too, so any close (tests call app.close()) turns readiness 503 first.
  *
- * Closing with pooling clients (contract §14): Node's server.close() and Fastify close only the
+ * Closing with pooling clients: Node's server.close() and Fastify close only the
  * connections idle at that moment and answer requests that start later with `Connection: close`. A
  * request already in flight would get a keep-alive answer, and its socket would then sit idle in the
  * client's pool until keepAliveTimeout, holding the close open until SHUTDOWN_GRACE_MS. So while

@@ -26,7 +26,7 @@ export function retentionCutoff (nowMs: number, days: number): string {
 }
 
 /**
- * The retention sweep (contract §13): once the app is ready and then every interval after the previous
+ * The retention sweep: once the app is ready and then every interval after the previous
  * sweep ended, deletes what is past retention in small batches, off the acknowledgement path, each
  * followed by a pause as long as it took. The store
  * keeps every read exact after each batch. A sweep that meets a store in trouble (full, busy) stops and

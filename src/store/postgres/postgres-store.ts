@@ -82,7 +82,7 @@ export function connectionString (url: string): string {
 }
 
 /**
- * The PostgreSQL engine (contract §12): a connection pool, statements named so each connection
+ * The PostgreSQL engine: a connection pool, statements named so each connection
  * prepares them once, and deliveries group-committed as one statement per batch (the rows, their
  * aggregates and the clock tick in one implicit transaction: one round trip, one WAL flush).
  *
@@ -431,7 +431,7 @@ export class PostgresStore implements MessageStore {
           : { database: reason, migrations: 'unknown', writable: 'unknown' }
       }
     }
-    // A real committed write (contract §5), on a session whose synchronous_commit it reports, so a
+    // A real committed write, on a session whose synchronous_commit it reports, so a
     // durability setting the service could not apply shows here instead of weakening every 200.
     let probe: { sync: string, version: number }
     try {

@@ -102,7 +102,7 @@ const COLUMNS = 'message_id, from_msisdn AS "from", to_msisdn AS "to", ts, text,
 /** The contract's order; the 200-character prefix is what the indexes hold (migrations.ts). */
 const ORDER = 'ORDER BY ts_key, left(message_id, 200), message_id'
 
-/** `%q%` for LIKE, with LIKE's own metacharacters escaped: `q` is a literal substring (contract §3). */
+/** `%q%` for LIKE, with LIKE's own metacharacters escaped: `q` is a literal substring. */
 export function likePattern (q: string): string {
   return `%${q.replace(/[\\%_]/g, '\\$&')}%`
 }

@@ -294,8 +294,8 @@ export class SqliteStore implements MessageStore {
     } catch (error) {
       checks.migrations = failure(error)
     }
-    // A real committed write, not just BEGIN IMMEDIATE; ROLLBACK, which still succeeds on a full disk
-    // (contract §5). It fails when another writer holds the lock, the file is read-only or storage is full.
+    // A real committed write, not just BEGIN IMMEDIATE; ROLLBACK, which still succeeds on a full disk.
+    // It fails when another writer holds the lock, the file is read-only or storage is full.
     try {
       this.#probe.write()
       // Usually the first write of a run: an orchestrator probes readiness before it sends traffic, so
