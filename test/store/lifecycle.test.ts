@@ -9,11 +9,11 @@ import type { ExportFilter, MessageFilter } from '../../src/store/port.ts'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import { random } from '../../scripts/random.ts'
 import { tempDir } from '../helper.ts'
+import { byteOrder, plainStats } from '../helpers/plain-stats.ts'
 
 type Rnd = () => number
 const pick = <T>(rnd: Rnd, items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!
 const int = (rnd: Rnd, n: number) => Math.floor(rnd() * n)
-const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b))
 
 const TEXTS = ['hello', 'HELLO world', 'Café', 'straße', 'é', 'ab', 'a', '😀', '"q"', '100%', '', null]
 
@@ -36,17 +36,7 @@ function naive (rows: Iterable<Message>, filter: ExportFilter): Message[] {
 }
 
 function naiveStats (rows: Iterable<Message>) {
-  const all = naive(rows, {})
-  const counts = new Map<string, number>()
-  for (const r of all) counts.set(r.from, (counts.get(r.from) ?? 0) + 1)
-  return {
-    total_messages: all.length,
-    senders_count: counts.size,
-    messages_per_sender: [...counts].map(([from, count]) => ({ from, count }))
-      .sort((a, b) => b.count - a.count || byteOrder(a.from, b.from)).slice(0, 10),
-    first_message_ts: all[0]?.ts ?? null,
-    last_message_ts: all.at(-1)?.ts ?? null
-  }
+  return plainStats(naive(rows, {}))
 }
 
 function openStore (t: TestContext, where: 'memory' | 'file'): SqliteStore {

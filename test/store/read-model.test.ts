@@ -9,6 +9,7 @@ import type { MessageFilter } from '../../src/store/port.ts'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import { random } from '../../scripts/random.ts'
 import { tempDir } from '../helper.ts'
+import { byteOrder, plainStats } from '../helpers/plain-stats.ts'
 
 type Rnd = () => number
 const pick = <T>(rnd: Rnd, items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!
@@ -44,8 +45,6 @@ function randomQuery (rnd: Rnd, rows: Message[]): string {
   return Array.from({ length: 1 + int(rnd, 3) }, () => pick(rnd, ALPHABET)).join('')
 }
 
-const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b))
-
 /** The contract's definitions computed the slow, obvious way over every stored row. */
 function naive (rows: Message[], filter: MessageFilter) {
   const q = filter.q === undefined || filter.q === '' ? undefined : foldCase(filter.q)
@@ -61,17 +60,7 @@ function naive (rows: Message[], filter: MessageFilter) {
 }
 
 function naiveStats (rows: Message[]) {
-  const counts = new Map<string, number>()
-  for (const r of rows) counts.set(r.from, (counts.get(r.from) ?? 0) + 1)
-  const ordered = naive(rows, { limit: 0, offset: 0 }).matching
-  return {
-    total_messages: rows.length,
-    senders_count: counts.size,
-    messages_per_sender: [...counts].map(([from, count]) => ({ from, count }))
-      .sort((a, b) => b.count - a.count || byteOrder(a.from, b.from)).slice(0, 10),
-    first_message_ts: ordered[0]?.ts ?? null,
-    last_message_ts: ordered.at(-1)?.ts ?? null
-  }
+  return plainStats(naive(rows, { limit: 0, offset: 0 }).matching)
 }
 
 /**
