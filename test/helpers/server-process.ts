@@ -2,6 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../../scripts/free-port.ts'
 
@@ -9,6 +10,24 @@ export { freePort }
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const SOURCE_ENTRY = ['--import', import.meta.resolve('tsx'), join(ROOT, 'src/server.ts')]
+
+/** A child's output split into lines as it arrives; `end()` adds a last line that had no newline. */
+export function collectLines (stream: Readable): { lines: string[], end: () => void } {
+  const lines: string[] = []
+  let partial = ''
+  stream.on('data', (chunk: Buffer) => {
+    const parts = (partial + chunk.toString('utf8')).split('\n')
+    partial = parts.pop() ?? ''
+    lines.push(...parts)
+  })
+  return {
+    lines,
+    end: () => {
+      if (partial !== '') lines.push(partial)
+      partial = ''
+    }
+  }
+}
 
 export interface ServerProcess {
   child: ChildProcessWithoutNullStreams
@@ -50,19 +69,13 @@ export async function startServer (env: Record<string, string>, options: StartOp
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env, PORT: String(port) },
     stdio: ['pipe', 'pipe', 'pipe']
   })
-  const stdout: string[] = []
+  const { lines: stdout, end: endStdout } = collectLines(child.stdout)
   const stderr: string[] = []
-  let partial = ''
-  child.stdout.on('data', (chunk: Buffer) => {
-    const lines = (partial + chunk.toString('utf8')).split('\n')
-    partial = lines.pop() ?? ''
-    stdout.push(...lines)
-  })
   child.stderr.on('data', (chunk: Buffer) => { stderr.push(chunk.toString('utf8')) })
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => {
       if (options.cwd === undefined) rmSync(cwd, { recursive: true, force: true })
-      if (partial !== '') stdout.push(partial)
+      endStdout()
       resolve(code ?? signal ?? 'unknown')
     })
   })

@@ -5,7 +5,7 @@ import { connect } from 'node:net'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { SECRET } from '../helper.ts'
-import { freePort } from '../helpers/server-process.ts'
+import { collectLines, freePort } from '../helpers/server-process.ts'
 
 // `npm start` as a developer or a process manager runs it, for real: npm, its prestart build, the shell
 // it runs the script in, and the server. Signals and standard output cross all of them. These tests
@@ -35,16 +35,10 @@ function npm (args: string[], env: Record<string, string>, t: { after: (fn: () =
   t.after(() => {
     try { process.kill(-pid, 'SIGKILL') } catch {} // already gone: nothing to clean
   })
-  const stdout: string[] = []
+  const { lines: stdout, end: endStdout } = collectLines(child.stdout)
   const stderr: string[] = []
-  let partial = ''
-  child.stdout.on('data', (chunk: Buffer) => {
-    const lines = (partial + chunk.toString('utf8')).split('\n')
-    partial = lines.pop() ?? ''
-    stdout.push(...lines)
-  })
   child.stderr.on('data', (chunk: Buffer) => { stderr.push(chunk.toString('utf8')) })
-  const stdoutClosed = once(child.stdout, 'close').then(() => { if (partial !== '') stdout.push(partial) })
+  const stdoutClosed = once(child.stdout, 'close').then(endStdout)
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'))
   })
