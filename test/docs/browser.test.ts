@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { setTimeout } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import { startServer } from '../helpers/server-process.ts'
@@ -31,17 +33,22 @@ test('/docs renders every operation in chromium and requests nothing outside the
     return
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'hookvault-docs-'))
-  t.after(() => rmSync(dataDir, { recursive: true, force: true }))
   const server = await startServer({ WEBHOOK_SECRET: 'docs-secret', DATABASE_URL: 'sqlite::memory:' })
-  t.after(() => server.kill())
-
   const context = await chromium.launchPersistentContext(join(dataDir, 'profile'), {
     executablePath: CHROMIUM,
     args: ARGS,
     headless: true,
     viewport: { width: 1280, height: 900 }
   })
-  t.after(() => context.close())
+  // One cleanup, in order and bounded: a failing step must not leave the browser or the server running
+  // (they would keep this test file's process, and the whole run, alive). Chromium can still be writing
+  // its profile while it shuts down, so the folder is removed last, with retries.
+  t.after(async () => {
+    await Promise.race([context.close(), setTimeout(15_000)]).catch(() => {})
+    spawnSync('pkill', ['-KILL', '-P', String(process.pid), 'chromium']) // whatever close() left
+    await server.kill()
+    rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 })
+  })
 
   // Every request any page, worker or frame of this profile makes, whatever answers it.
   const requested: string[] = []
