@@ -4,12 +4,11 @@ import Database from 'better-sqlite3'
 import { test, type TestContext } from 'node:test'
 import type { Message } from '../../schemas/messages.ts'
 import { instantKey } from '../../src/lib/timestamp.ts'
-import { foldCase } from '../../src/store/fold-case.ts'
 import type { ExportFilter, MessageFilter } from '../../src/store/port.ts'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import { random } from '../../scripts/random.ts'
 import { tempDir } from '../helper.ts'
-import { byteOrder, plainStats } from '../helpers/plain-stats.ts'
+import { plainMatches, plainStats } from '../helpers/plain-stats.ts'
 
 type Rnd = () => number
 const pick = <T>(rnd: Rnd, items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!
@@ -24,15 +23,7 @@ function randomTs (rnd: Rnd): string {
 
 /** The contract's order and filters, computed the plain way over what is stored. */
 function naive (rows: Iterable<Message>, filter: ExportFilter): Message[] {
-  const q = filter.q === undefined || filter.q === '' ? undefined : foldCase(filter.q)
-  return [...rows]
-    .filter((r) => filter.from === undefined || r.from === filter.from)
-    .filter((r) => filter.since === undefined || instantKey(r.ts)! >= instantKey(filter.since)!)
-    .filter((r) => q === undefined || (r.text !== null && foldCase(r.text).includes(q)))
-    .sort((a, b) => {
-      const [ka, kb] = [instantKey(a.ts)!, instantKey(b.ts)!]
-      return ka !== kb ? (ka < kb ? -1 : 1) : byteOrder(a.message_id, b.message_id)
-    })
+  return plainMatches(rows, filter)
 }
 
 function naiveStats (rows: Iterable<Message>) {

@@ -3,13 +3,11 @@ import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import type { Message } from '../../schemas/messages.ts'
 import { decodeCursor, encodeCursor } from '../../src/lib/cursor.ts'
-import { foldCase } from '../../src/store/fold-case.ts'
-import { instantKey } from '../../src/lib/timestamp.ts'
 import type { MessageFilter } from '../../src/store/port.ts'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import { random } from '../../scripts/random.ts'
 import { tempDir } from '../helper.ts'
-import { byteOrder, plainStats } from '../helpers/plain-stats.ts'
+import { plainMatches, plainStats } from '../helpers/plain-stats.ts'
 
 type Rnd = () => number
 const pick = <T>(rnd: Rnd, items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!
@@ -47,15 +45,7 @@ function randomQuery (rnd: Rnd, rows: Message[]): string {
 
 /** The contract's definitions computed the slow, obvious way over every stored row. */
 function naive (rows: Message[], filter: MessageFilter) {
-  const q = filter.q === undefined || filter.q === '' ? undefined : foldCase(filter.q)
-  const matching = rows
-    .filter((r) => filter.from === undefined || r.from === filter.from)
-    .filter((r) => filter.since === undefined || instantKey(r.ts)! >= instantKey(filter.since)!)
-    .filter((r) => q === undefined || (r.text !== null && foldCase(r.text).includes(q)))
-    .sort((a, b) => {
-      const [ka, kb] = [instantKey(a.ts)!, instantKey(b.ts)!]
-      return ka !== kb ? (ka < kb ? -1 : 1) : byteOrder(a.message_id, b.message_id)
-    })
+  const matching = plainMatches(rows, filter)
   return { matching, page: matching.slice(filter.offset, filter.offset + filter.limit) }
 }
 
