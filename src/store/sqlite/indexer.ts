@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3'
 import type { Statement } from 'better-sqlite3'
 import { foldCase } from '../fold-case.ts'
 import { GramCounter, indexedText } from './search-text.ts'
+import { TailTally } from './tail-tally.ts'
 
 /** The committed read-model state: every messages row with rowid ≤ indexedThrough is in the read models. */
 export interface ReadState {
@@ -59,6 +60,7 @@ export class Indexer {
   'search' | 'state' | 'readState', Statement>
 
   #state: ReadState
+  #tail: TailTally
 
   constructor (db: Database.Database) {
     this.#db = db
@@ -80,16 +82,28 @@ export class Indexer {
         FROM read_state WHERE id = 1`)
     }
     this.#state = this.#s.readState.get() as ReadState
+    this.#tail = TailTally.read(db, this.#state.indexedThrough)
   }
 
   /** Reads the committed state again, after another writer of read_state (deleter.ts) committed. */
   reload (): void {
     this.#state = this.#s.readState.get() as ReadState
+    this.#tail = TailTally.read(this.#db, this.#state.indexedThrough)
   }
 
   /** The committed state; readers merge rows past `indexedThrough` from messages. */
   get state (): Readonly<ReadState> {
     return this.#state
+  }
+
+  /** The rows past the watermark, summarised (tail-tally.ts). */
+  get tail (): TailTally {
+    return this.#tail
+  }
+
+  /** A delivery's row was committed: it joins the tail. */
+  committed (row: number, from: string, key: string): void {
+    this.#tail.add(row, from, key)
   }
 
   /**
@@ -134,6 +148,7 @@ export class Indexer {
       indexedRows: this.#state.indexedRows + rows.length,
       senders: this.#state.senders + newSenders
     }
+    this.#tail.indexed(rows)
     return rows.length
   }
 }

@@ -9,6 +9,7 @@ import type { ReadState } from './indexer.ts'
 import type { Params, Scanner } from './scanner.ts'
 import { codePoints, hasLoneSurrogate, isIndexable, phrase, prefixUpperBound } from './search-text.ts'
 import { statementCache } from './statement-cache.ts'
+import type { TailTally } from './tail-tally.ts'
 
 /** From this offset on, an unfiltered page seeks through the time buckets instead of stepping row by row. */
 const DEEP_OFFSET = 1000
@@ -43,6 +44,12 @@ type Plan = PlanBase & (
 type PageRow = Message & { ts_key?: string }
 
 interface SearchCount { through: number, n: number }
+
+/** The watermark and the rows past it, as one moment's reads see them. */
+export interface ReadSource {
+  readonly state: Readonly<ReadState>
+  readonly tail: TailTally
+}
 
 /** What every plan shape starts from: the filter's conditions as SQL fragments over `messages m`. */
 interface PlanShape {
@@ -83,17 +90,17 @@ const ORDER = 'ORDER BY ts_key, message_id LIMIT @limit OFFSET @offset'
 
 /**
  * Answers list and stats from messages plus the read models, merging the rows the indexer has not
- * reached yet (rowid > watermark, "the tail") straight from messages, so every answer is exact at
- * every moment. All reads run synchronously on the one connection, between commits, so the watermark
+ * reached yet (rowid > watermark, "the tail"), so every answer is exact at every moment: counts and
+ * a sender's rows from the tail tally (tail-tally.ts), everything else straight from messages. All reads run synchronously on the one connection, between commits, so the watermark
  * and the tables they read always agree; the exception, scans (see list()), read `messages` alone.
  */
 export class ReadModel {
   readonly #prepare: (sql: string) => Statement
-  readonly #indexer: { readonly state: Readonly<ReadState> }
+  readonly #indexer: ReadSource
   readonly #searchCounts = new Map<string, SearchCount>()
 
-  /** `indexer` tells where the watermark is: the Indexer itself, or a state read inside an export's snapshot. */
-  constructor (db: Database.Database, indexer: { readonly state: Readonly<ReadState> }) {
+  /** `indexer` tells where the watermark is and what lies past it: the Indexer itself, or an export's snapshot. */
+  constructor (db: Database.Database, indexer: ReadSource) {
     this.#prepare = statementCache(db)
     this.#indexer = indexer
   }
@@ -187,38 +194,48 @@ export class ReadModel {
     return this.#searchPlan(shape, q)
   }
 
-  /** A sender's indexed rows in order from sender_rows, merged with its rows in the tail. */
+  /**
+   * A sender's indexed rows in order from sender_rows, merged with its rows in the tail, which the tail
+   * tally names by rowid: only those that can reach this page, or all of them when a search may drop some.
+   */
   #senderPlan ({ filter, params, where, keyset, q, textTest, count }: PlanShape, from: string): Plan {
     params.from = from
+    const tail = this.#indexer.tail
+    const since = params.since as string | undefined
     const senderWhere = ['s.from_msisdn = @from']
-    if (filter.since !== undefined) senderWhere.push('s.ts_key >= @since')
+    if (since !== undefined) senderWhere.push('s.ts_key >= @since')
     const senderKeyset = filter.after === undefined ? [] : ['(s.ts_key, s.message_id) > (@afterKey, @afterId)']
-    const arms = (withKeyset: boolean) => [
-      `SELECT ${SENDER_COLUMNS} FROM sender_rows s JOIN messages m ON m.rowid = s.row
-        WHERE ${[...senderWhere, ...(withKeyset ? senderKeyset : []), ...textTest].join(' AND ')}`,
-      `SELECT ${ARM_COLUMNS} FROM ${TAIL}
-        WHERE m.rowid > @w AND m.from_msisdn = @from${and(where, withKeyset ? keyset : [], textTest)}`
-    ]
-    const [indexed, tail] = arms(true)
-    const page = `SELECT * FROM (${indexed} UNION ALL ${tail}) ${ORDER}`
-    if (filter.since === undefined && q === undefined) {
-      const total = count('SELECT coalesce((SELECT n FROM sender_counts WHERE from_msisdn = @from), 0) + ' +
-        `(SELECT count(*) FROM ${TAIL} WHERE m.rowid > @w AND m.from_msisdn = @from)`, params)
-      return { page, total, params }
+    const indexedArm = (withKeyset: boolean) => `SELECT ${SENDER_COLUMNS} FROM sender_rows s JOIN messages m ON m.rowid = s.row
+        WHERE ${[...senderWhere, ...(withKeyset ? senderKeyset : []), ...textTest].join(' AND ')}`
+    const tailArm = (rowsParam: string, conditions: string[]) => `SELECT ${ARM_COLUMNS} FROM messages m
+        WHERE m.rowid IN (SELECT value FROM json_each(@${rowsParam}))${and(conditions)}`
+
+    // No page row has a key below since's or the cursor's.
+    const low = [since ?? '', filter.after?.tsKey ?? ''].reduce((a, b) => a > b ? a : b)
+    const pageTail = tail.senderRows(from, low, q === undefined ? filter.offset + filter.limit + 1 : undefined)
+    let page = `SELECT * FROM (${indexedArm(true)}) ${ORDER}`
+    if (pageTail.length > 0) {
+      params.pageTail = JSON.stringify(pageTail)
+      page = `SELECT * FROM (${indexedArm(true)} UNION ALL ${tailArm('pageTail', [...where, ...keyset, ...textTest])}) ${ORDER}`
     }
-    const [countIndexed, countTail] = arms(false)
-    // Without a text test, sender_rows' own key range counts the indexed rows: no row lookups.
-    const indexedTotal = q === undefined
-      ? `SELECT count(*) FROM sender_rows s WHERE ${senderWhere.join(' AND ')}`
-      : `SELECT count(*) FROM (${countIndexed})`
-    return { page, total: `SELECT (${indexedTotal}) + (SELECT count(*) FROM (${countTail}))`, params }
+
+    if (q === undefined) {
+      // sender_counts, or without it sender_rows' own key range, counts the indexed rows: no row lookups.
+      const indexedTotal = since === undefined
+        ? 'SELECT coalesce((SELECT n FROM sender_counts WHERE from_msisdn = @from), 0)'
+        : `SELECT count(*) FROM sender_rows s WHERE ${senderWhere.join(' AND ')}`
+      return { page, total: count(indexedTotal, params) + tail.senderCount(from, since), params }
+    }
+    params.allTail = JSON.stringify(tail.senderRows(from, since ?? ''))
+    const total = `SELECT (SELECT count(*) FROM (${indexedArm(false)})) + (SELECT count(*) FROM (${tailArm('allTail', textTest)}))`
+    return { page, total, params }
   }
 
   /** No sender, no search: the time index gives the order; totals come from the counts. */
-  #timePlan ({ filter, w, params, where, keyset, counting, count }: PlanShape): Plan {
+  #timePlan ({ filter, w, params, where, keyset, counting }: PlanShape): Plan {
     const scanPage = `SELECT ${ARM_COLUMNS} FROM messages m ${whereAll(where, keyset)} ${ORDER}`
-    if (filter.since !== undefined) return { page: scanPage, total: counting ? this.#countSince(params.since as string, w) : 0, params }
-    const total = this.#indexer.state.indexedRows + count(`SELECT count(*) FROM ${TAIL} WHERE m.rowid > @w`, params)
+    if (filter.since !== undefined) return { page: scanPage, total: counting ? this.#countSince(params.since as string) : 0, params }
+    const total = this.#indexer.state.indexedRows + this.#indexer.tail.rows
     const seek = filter.after === undefined && filter.offset >= DEEP_OFFSET ? this.#seekOffset(filter.offset, w) : null
     if (seek === null) return { page: scanPage, total, params }
     params.seekKey = seek.key
@@ -265,9 +282,8 @@ export class ReadModel {
    * Tail rows are not in the counts, so their keys are counted in; a long tail falls back (null).
    */
   #seekOffset (offset: number, w: number): { key: string, skip: number } | null {
-    const tail = this.#prepare(`SELECT m.ts_key FROM ${TAIL} WHERE m.rowid > @w ORDER BY 1 LIMIT @max`).pluck()
-      .all({ w, max: SEEK_TAIL_MAX + 1 }) as string[]
-    if (tail.length > SEEK_TAIL_MAX) return null
+    if (this.#indexer.tail.rows > SEEK_TAIL_MAX) return null
+    const tail = this.#prepare(`SELECT m.ts_key FROM ${TAIL} WHERE m.rowid > @w ORDER BY 1`).pluck().all({ w }) as string[]
     /** Tail keys below `key`. */
     const tailBelow = (key: string) => {
       let [lo, hi] = [0, tail.length]
@@ -338,7 +354,7 @@ export class ReadModel {
    * Rows with ts_key ≥ since: indexed rows from the day, minute and second buckets after since's second,
    * every row inside since's own second from the time index, and tail rows after that second.
    */
-  #countSince (since: string, w: number): number {
+  #countSince (since: string): number {
     const [day, minute, second] = [since.slice(0, 10), since.slice(0, 16), since.slice(0, 19)]
     // Inside a bucket, the next character after the prefix is '-', 'T', ':' or '.', all below '~',
     // and '/' is the character after '.', so `< second || '/'` ends since's second.
@@ -346,24 +362,20 @@ export class ReadModel {
         (SELECT total(n) FROM time_counts WHERE level = 0 AND bucket > @day)
       + (SELECT total(n) FROM time_counts WHERE level = 1 AND bucket > @minute AND bucket < @day || '~')
       + (SELECT total(n) FROM time_counts WHERE level = 2 AND bucket > @second AND bucket < @minute || '~')
-      + (SELECT count(*) FROM messages WHERE ts_key >= @since AND ts_key < @second || '/')
-      + (SELECT count(*) FROM ${TAIL} WHERE m.rowid > @w AND m.ts_key >= @second || '/')`,
-    { day, minute, second, since, w })
+      + (SELECT count(*) FROM messages WHERE ts_key >= @since AND ts_key < @second || '/')`,
+    { day, minute, second, since }) + this.#indexer.tail.rowsAfterSecond(second)
   }
 
   stats (): Stats {
-    const { indexedThrough: w, indexedRows, senders } = this.#indexer.state
-    const tail = this.#prepare(`SELECT m.from_msisdn AS "from", count(*) AS count FROM ${TAIL} WHERE m.rowid > ? GROUP BY m.from_msisdn`)
-      .all(w) as SenderCount[]
-    const tailRows = tail.reduce((sum, s) => sum + s.count, 0)
-    const baseOf = this.#prepare('SELECT n FROM sender_counts WHERE from_msisdn = ?').pluck()
-    const counts = new Map<string, number>()
-    let newSenders = 0
-    for (const s of tail) {
-      const base = baseOf.get(s.from) as number | undefined
-      if (base === undefined) newSenders++
-      counts.set(s.from, (base ?? 0) + s.count)
-    }
+    const { indexedRows, senders } = this.#indexer.state
+    const tail = this.#indexer.tail
+    const tailCounts = new Map(tail.senderCounts())
+    // The indexed counts of the senders the tail touches, in one statement; those without one are new.
+    const bases = this.#prepare('SELECT from_msisdn, n FROM sender_counts WHERE from_msisdn IN (SELECT value FROM json_each(?))')
+      .raw().all(JSON.stringify([...tailCounts.keys()])) as Array<[string, number]>
+    const counts = new Map(tailCounts)
+    for (const [from, n] of bases) counts.set(from, n + tailCounts.get(from)!)
+    const newSenders = tailCounts.size - bases.length
     // The tail only adds to the indexed counts (deletions change sender_counts itself, deleter.ts), so a
     // sender the tail does not touch keeps everyone ranked above it in the indexed order: if it makes
     // the final top 10, it was in the indexed top 10 already.
@@ -376,7 +388,7 @@ export class ReadModel {
     const edge = (direction: 'ASC' | 'DESC') => (this.#prepare(
       `SELECT ts FROM messages ORDER BY ts_key ${direction}, message_id ${direction} LIMIT 1`).pluck().get() as string | undefined) ?? null
     return {
-      total_messages: indexedRows + tailRows,
+      total_messages: indexedRows + tail.rows,
       senders_count: senders + newSenders,
       messages_per_sender: messagesPerSender,
       first_message_ts: edge('ASC'),

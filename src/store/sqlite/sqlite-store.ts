@@ -13,6 +13,7 @@ import { Indexer, type ReadState } from './indexer.ts'
 import { SCHEMA_VERSION, migrate, schemaVersion } from './migrations.ts'
 import { ReadModel } from './read-model.ts'
 import { Scanner } from './scanner.ts'
+import { TailTally } from './tail-tally.ts'
 import { registerFoldCase } from './search-text.ts'
 import type { StoreGuard } from './file-guard.ts'
 import { asUnavailable } from './unavailable.ts'
@@ -121,13 +122,19 @@ export class SqliteStore implements MessageStore {
       INSERT INTO messages (message_id, from_msisdn, to_msisdn, ts, text, created_at, ts_key)
       VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (message_id) DO NOTHING`)
+    /** The rows the running batch created, for the tail tally once its COMMIT returned. */
+    let created: Array<[number, string, string]> = []
     const commitBatch = this.#db.transaction((messages: Message[]): SaveOutcome[] => {
       const createdAt = new Date().toISOString()
+      created = []
       return messages.map((m) => {
+        const key = instantKey(m.ts)!
         // Positional parameters: no per-row object to build and no name lookups when binding.
-        const { changes, lastInsertRowid } = insert.run(m.message_id, m.from, m.to, m.ts, m.text, createdAt, instantKey(m.ts))
+        const { changes, lastInsertRowid } = insert.run(m.message_id, m.from, m.to, m.ts, m.text, createdAt, key)
         if (changes !== 1) return 'duplicate'
-        this.#newestRow = Math.max(this.#newestRow, Number(lastInsertRowid))
+        const row = Number(lastInsertRowid)
+        this.#newestRow = Math.max(this.#newestRow, row)
+        created.push([row, m.from, key])
         return 'created'
       })
     })
@@ -135,6 +142,8 @@ export class SqliteStore implements MessageStore {
       const newestBefore = this.#newestRow
       try {
         const outcomes = commitBatch.immediate(messages)
+        // Committed (a guard failing below does not undo that): the rows are in the tail.
+        for (const [row, from, key] of created) this.#indexer.committed(row, from, key)
         guard?.committed() // throws (503 for the whole batch) when the file was removed or replaced
         this.#checkpointer?.start()
         this.#indexing.committed()
@@ -206,7 +215,7 @@ export class SqliteStore implements MessageStore {
       db.exec('BEGIN')
       const state = db.prepare(`SELECT indexed_through AS indexedThrough, indexed_rows AS indexedRows, senders
         FROM read_state WHERE id = 1`).get() as ReadState
-      const reads = new ReadModel(db, { state })
+      const reads = new ReadModel(db, { state, tail: TailTally.read(db, state.indexedThrough) })
       let after: PagePosition | undefined
       for (;;) {
         if (!db.open) throw new StoreUnavailableError('database closed')
