@@ -7,6 +7,7 @@ import { instantKey } from '../../lib/timestamp.ts'
 import type { MessageFilter, MessagesListing, PagePosition } from '../port.ts'
 import type { ReadState } from './indexer.ts'
 import type { Params, Scanner } from './scanner.ts'
+import { matchesAfterHour, SearchHours, type HourCounts, type HoursUpdate } from './search-hours.ts'
 import { codePoints, hasLoneSurrogate, isIndexable, phrase, prefixUpperBound } from './search-text.ts'
 import { statementCache } from './statement-cache.ts'
 import type { TailTally } from './tail-tally.ts'
@@ -24,6 +25,10 @@ const SHORT_CANDIDATES_MAX = 20_000
  * scan that folds and tests the text; measured with bench/ at 1M rows, it decides the search plan.
  */
 const CANDIDATE_COST = 2.5
+/** A common search with `since` reads its page here when an ordered scan should find it within this many rows; else on the scan thread. */
+const SCAN_HERE_ROWS = 20_000
+/** Hour counts brought up to date by at most this many rows are read here; more, on the scan thread. */
+const HOURS_HERE_ROWS = 1000
 
 interface PlanBase {
   /** SQL for the page (one more row than the limit, to know whether a next page exists). */
@@ -36,9 +41,12 @@ interface PlanBase {
 type Plan = PlanBase & (
   /** SQL for the total, or a number already known. */
   | { total: string | number, scan?: undefined }
-  /** Page and total read only `messages` and test rows one by one (a scan): see list(). */
-  | { total: string, scan: true }
+  /** Page and total (unless known) read only `messages` and test rows one by one (a scan): see list(). */
+  | { total: string | number, scan: true }
 )
+
+/** Before it can be planned, a common search with `since` needs its hour counts brought up to date. */
+interface NeedsHours { update: HoursUpdate }
 
 /** A row of a page query: the message, and its instant key when the query selected it. */
 type PageRow = Message & { ts_key?: string }
@@ -98,6 +106,9 @@ export class ReadModel {
   readonly #prepare: (sql: string) => Statement
   readonly #indexer: ReadSource
   readonly #searchCounts = new Map<string, SearchCount>()
+  readonly #searchHours = new SearchHours()
+  /** Hour-count updates on the scan thread, one per search at a time. */
+  readonly #hoursPending = new Map<string, Promise<void>>()
 
   /** `indexer` tells where the watermark is and what lies past it: the Indexer itself, or an export's snapshot. */
   constructor (db: Database.Database, indexer: ReadSource) {
@@ -118,10 +129,15 @@ export class ReadModel {
   list (filter: MessageFilter, scanner: Scanner | null = null): MessagesListing | Promise<MessagesListing> {
     const { indexedThrough } = this.#indexer.state
     const plan = this.#plan(filter, indexedThrough)
+    if ('update' in plan) {
+      const updated = this.#updateHours(plan.update, scanner)
+      return updated === undefined ? this.list(filter, scanner) : updated.then(() => this.list(filter, scanner))
+    }
     const params: Params = { ...plan.params, limit: filter.limit + 1, offset: plan.skip ?? filter.offset }
     if (scanner !== null && plan.scan === true) {
-      return scanner.run({ page: plan.page, total: plan.total, params })
-        .then(({ rows, total }) => this.#listing(filter, rows as PageRow[], total))
+      const known = typeof plan.total === 'number' ? plan.total : null
+      return scanner.run({ page: plan.page, ...(known === null ? { total: plan.total as string } : {}), params })
+        .then(({ rows, total }) => this.#listing(filter, rows as PageRow[], known ?? total!))
     }
     const rows = this.#prepare(plan.page).all(params) as PageRow[]
     const total = typeof plan.total === 'number' ? plan.total : this.#count(plan.total, plan.params)
@@ -134,6 +150,7 @@ export class ReadModel {
    */
   rows (filter: MessageFilter): { data: Message[], next: PagePosition | null } {
     const plan = this.#plan(filter, this.#indexer.state.indexedThrough, false)
+    if ('update' in plan) throw new TypeError('a page without its total needs no hour counts')
     const params: Params = { ...plan.params, limit: filter.limit + 1, offset: plan.skip ?? filter.offset }
     const { data, next } = this.#listing(filter, this.#prepare(plan.page).all(params) as PageRow[], 0)
     return { data, next: next ?? null }
@@ -142,6 +159,27 @@ export class ReadModel {
   /** Forgets the cached search counts: they only hold while rows are never removed (deleter.ts removes some). */
   forgetCounts (): void {
     this.#searchCounts.clear()
+    this.#searchHours.forget()
+  }
+
+  /**
+   * Reads what brings a search's hour counts up to date: here when it is a few rows (or there is no scan
+   * thread), else on the scan thread, one read per search at a time (another request for it waits for
+   * the same read). Returns the read's promise, or undefined when it was done here.
+   */
+  #updateHours (update: HoursUpdate, scanner: Scanner | null): Promise<void> | undefined {
+    const q = update.params.q as string
+    const pending = this.#hoursPending.get(q)
+    if (pending !== undefined) return pending
+    if (scanner === null || update.rows <= HOURS_HERE_ROWS) {
+      this.#searchHours.apply(update, this.#prepare(update.sql).all(update.params) as Array<{ hour: string, n: number }>)
+      return undefined
+    }
+    const read = scanner.run({ page: update.sql, params: update.params })
+      .then(({ rows }) => this.#searchHours.apply(update, rows as Array<{ hour: string, n: number }>))
+      .finally(() => this.#hoursPending.delete(q))
+    this.#hoursPending.set(q, read)
+    return read
   }
 
   /** The listing for `filter` from its page query's rows (one more than the limit, when there are more) and its total. */
@@ -163,7 +201,7 @@ export class ReadModel {
    * The page and total queries for `filter`, by its shape: a sender, a search, or time order alone. With
    * `counting` false (an export's pages), totals known only by counting are left at 0, uncounted.
    */
-  #plan (filter: MessageFilter, w: number, counting = true): Plan {
+  #plan (filter: MessageFilter, w: number, counting = true): Plan | NeedsHours {
     const params: Params = { w }
     const count = (sql: string, p: Params) => counting ? this.#count(sql, p) : 0
     const where: string[] = []
@@ -247,7 +285,7 @@ export class ReadModel {
    * A search: the trigram index's candidates (or, for 1–2 characters, its vocabulary) when they are few
    * enough to beat an ordered scan that tests each row, merged with the tail's matches; else a scan.
    */
-  #searchPlan ({ filter, w, params, where, keyset, textTest, count }: PlanShape, q: string): Plan {
+  #searchPlan ({ filter, w, params, where, keyset, textTest, counting, count }: PlanShape, q: string): Plan | NeedsHours {
     const scanPage = `SELECT ${ARM_COLUMNS} FROM messages m ${whereAll(where, keyset, textTest)} ${ORDER}`
     const scanTotal = `SELECT count(*) FROM messages m ${whereAll(where, textTest)}`
     if (!isIndexable(q)) return { page: scanPage, total: scanTotal, params, scan: true }
@@ -256,10 +294,19 @@ export class ReadModel {
     const rows = this.#indexer.state.indexedRows + 1
     const scanRows = (filter.offset + filter.limit + 1) * rows / Math.max(indexedMatches, 1)
     const useIndex = indexedMatches * CANDIDATE_COST < scanRows && (!short || indexedMatches <= SHORT_CANDIDATES_MAX)
-    if (!useIndex && filter.since !== undefined) return { page: scanPage, total: scanTotal, params, scan: true }
-
     const tailMatches = `SELECT ${ARM_COLUMNS} FROM ${TAIL} WHERE m.rowid > @w${and(where, keyset, textTest)}`
     const tailCount = `SELECT count(*) FROM ${TAIL} WHERE m.rowid > @w` + and(where, textTest)
+    if (!useIndex && filter.since !== undefined) {
+      if (!counting) return { page: scanPage, total: 0, params }
+      const since = params.since as string
+      const hours = this.#searchHours.get(q, since, w, this.#indexer.state.indexedRows)
+      if (!('hours' in hours)) return { update: hours }
+      const total = this.#indexedSince(hours, since, textTest, params) + count(tailCount, params)
+      // Read here when an ordered scan from since meets the page soon, as the matches' share of the rows
+      // since then says; else (a search common overall but rare lately) on the scan thread.
+      const scanRows = (filter.offset + filter.limit + 1) * this.#countSince(since) / Math.max(total, 1)
+      return scanRows <= SCAN_HERE_ROWS ? { page: scanPage, total, params } : { page: scanPage, total, params, scan: true }
+    }
     if (!useIndex) return { page: scanPage, total: indexedMatches + count(tailCount, params), params }
 
     const match = short ? this.#prefixMatch(q) : phrase(q)
@@ -315,6 +362,23 @@ export class ReadModel {
       low = found.bucket
     }
     return seek()
+  }
+
+  /**
+   * Indexed matches from `since` on: the hours after since's, plus since's own hour counted exactly, on
+   * the side of `since` likelier to hold fewer rows (before it, taken from the hour's count, or from it on).
+   */
+  #indexedSince (counts: HourCounts, since: string, textTest: string[], params: Params): number {
+    const hour = since.slice(0, 13)
+    const after = matchesAfterHour(counts, hour)
+    const own = counts.hours.get(hour) ?? 0
+    if (own === 0) return after
+    // Inside an hour, the character after its 13 is ':', and ';' follows ':'.
+    const inHour = (range: string) => this.#count(`SELECT count(*) FROM messages m INDEXED BY messages_ts_key
+      WHERE ${range} AND m.rowid <= @w${and(textTest)}`, { ...params, hour, hourEnd: hour + ';' })
+    return since.slice(14, 16) < '30'
+      ? after + own - inHour('m.ts_key > @hour AND m.ts_key < @since')
+      : after + inHour('m.ts_key >= @since AND m.ts_key < @hourEnd')
   }
 
   /** Indexed rows whose folded text contains a 1- or 2-character string (kept exact by the indexer). */

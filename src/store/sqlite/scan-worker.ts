@@ -28,7 +28,7 @@ const prepare = statementCache(db)
 // Page and total in one read transaction: both see the same snapshot, so they agree with each other.
 const read = db.transaction((request: ScanRequest) => ({
   rows: prepare(request.page).all(request.params),
-  total: prepare(request.total).pluck().get(request.params) as number
+  total: request.total === undefined ? null : prepare(request.total).pluck().get(request.params) as number
 }))
 
 parentPort!.on('message', (request: ScanRequest) => {

@@ -6,19 +6,22 @@ import { startThread } from './start-thread.ts'
 /** Named parameters of a read's SQL. */
 export type Params = Record<string, string | number>
 
-/** A read that tests rows one by one: the page and its exact total, with their named parameters. */
+/** A read that tests rows one by one: the page (its rows) and, when asked, its exact total, with their named parameters. */
 export interface Scan {
   page: string
-  total: string
+  total?: string
   params: Params
 }
+
+/** The page's rows, and the total when the scan asked for one (else null). */
+export interface ScanResult { rows: unknown[], total: number | null }
 
 export interface ScanRequest extends Scan {
   id: number
 }
 
 export type ScanReply =
-  | { id: number, rows: unknown[], total: number }
+  | { id: number, rows: unknown[], total: number | null }
   | { id: number, error: { message: string, code: string | undefined } }
 
 /**
@@ -32,13 +35,13 @@ export class Scanner {
   #worker: Worker | null = null
   #closed = false
   #nextId = 0
-  readonly #pending = new Map<number, { resolve: (value: { rows: unknown[], total: number }) => void, reject: (error: unknown) => void }>()
+  readonly #pending = new Map<number, { resolve: (value: ScanResult) => void, reject: (error: unknown) => void }>()
 
   constructor (filename: string) {
     this.#filename = filename
   }
 
-  run (scan: Scan): Promise<{ rows: unknown[], total: number }> {
+  run (scan: Scan): Promise<ScanResult> {
     if (this.#closed) return Promise.reject(new StoreUnavailableError('database closed'))
     return new Promise((resolve, reject) => {
       const id = this.#nextId++
