@@ -8,6 +8,7 @@ import { StoreUnavailableError } from '../errors.ts'
 import { foldCase } from '../fold-case.ts'
 import type { ExportFilter, MessageFilter, MessagesListing, MessageStore, SaveOutcome, StorageChecks } from '../port.ts'
 import { SCHEMA_VERSION, migrate } from './migrations.ts'
+import { candidatesCheaper } from '../search-plan.ts'
 import * as sql from './statements.ts'
 import { decodeText, encodeText, mayMisalign } from './text-codec.ts'
 import { asUnavailable } from './unavailable.ts'
@@ -30,11 +31,6 @@ const MIGRATION_PROBE_WAIT_MS = 1000
 
 /** Most filters whose counts are cached (least recently used first out). */
 const COUNT_CACHE = 512
-/**
- * Relative cost of one trigram-index candidate (bitmap, heap fetch, recheck, sort) against one row of an
- * ordered scan that tests the folded text; decides the search plan as in the SQLite engine.
- */
-const CANDIDATE_COST = 2.5
 /** Rows an export fetches per round trip (and hands the caller as one array). */
 const EXPORT_CHUNK = 1000
 
@@ -293,8 +289,7 @@ export class PostgresStore implements MessageStore {
     if ([...q].length < 3) return false
     const matches = (this.#counts.get(countKey(undefined, undefined, q)) ?? this.#counts.get(countKey(filter.from, filter.since, q)))?.n
     if (matches === undefined) return true // no estimate: the index bounds the worst case
-    const scanRows = (filter.offset + filter.limit + 1) * (this.#rowsEstimate + 1) / Math.max(matches, 1)
-    return matches * CANDIDATE_COST < scanRows
+    return candidatesCheaper(matches, this.#rowsEstimate, filter.offset + filter.limit + 1)
   }
 
   /**

@@ -5,6 +5,7 @@ import type { SenderCount, Stats } from '../../../schemas/stats.ts'
 import { foldCase } from '../fold-case.ts'
 import { instantKey } from '../../lib/timestamp.ts'
 import type { MessageFilter, MessagesListing, PagePosition } from '../port.ts'
+import { candidatesCheaper } from '../search-plan.ts'
 import type { ReadState } from './indexer.ts'
 import type { Params, Scanner } from './scanner.ts'
 import { matchesAfterHour, SearchHours, type HourCounts, type HoursUpdate } from './search-hours.ts'
@@ -20,11 +21,6 @@ const SEEK_TAIL_MAX = 20_000
 const SEARCH_COUNT_CACHE = 512
 /** Short (1–2 character) searches use the index's vocabulary only when this rare; commoner ones scan. */
 const SHORT_CANDIDATES_MAX = 20_000
-/**
- * Relative cost of one index candidate (doclist entry, row lookup, sort) against one row of an ordered
- * scan that folds and tests the text; measured with bench/ at 1M rows, it decides the search plan.
- */
-const CANDIDATE_COST = 2.5
 /** A common search with `since` reads its page here when an ordered scan should find it within this many rows; else on the scan thread. */
 const SCAN_HERE_ROWS = 20_000
 /** Hour counts brought up to date by at most this many rows are read here; more, on the scan thread. */
@@ -291,9 +287,8 @@ export class ReadModel {
     if (!isIndexable(q)) return { page: scanPage, total: scanTotal, params, scan: true }
     const short = codePoints(q) <= 2
     const indexedMatches = short ? this.#gramCount(q) : this.#searchCount(q, w)
-    const rows = this.#indexer.state.indexedRows + 1
-    const scanRows = (filter.offset + filter.limit + 1) * rows / Math.max(indexedMatches, 1)
-    const useIndex = indexedMatches * CANDIDATE_COST < scanRows && (!short || indexedMatches <= SHORT_CANDIDATES_MAX)
+    const useIndex = candidatesCheaper(indexedMatches, this.#indexer.state.indexedRows, filter.offset + filter.limit + 1) &&
+      (!short || indexedMatches <= SHORT_CANDIDATES_MAX)
     const tailMatches = `SELECT ${ARM_COLUMNS} FROM ${TAIL} WHERE m.rowid > @w${and(where, keyset, textTest)}`
     const tailCount = `SELECT count(*) FROM ${TAIL} WHERE m.rowid > @w` + and(where, textTest)
     if (!useIndex && filter.since !== undefined) {
