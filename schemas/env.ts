@@ -5,6 +5,11 @@ export const UNSAFE_ACK_CONFIRMATION = 'i-accept-losing-acknowledged-messages'
 
 const RATE_PATTERN = '^[1-9]\\d{0,8}(?:/(?:second|minute|hour))?$'
 
+/** A `…_PREVIOUS` rotation list: older secrets still accepted while senders switch over. */
+const previous = (older: string, current: string) => Type.Optional(Type.String({
+  description: `unset, or up to 10 older ${older}, comma-separated, still accepted during a rotation; needs ${current}`
+}))
+
 /**
  * The process environment hookvault reads. Every value arrives as a string; config.ts turns the
  * validated strings into a typed, frozen Config. Each description doubles as the "accepted form"
@@ -35,15 +40,11 @@ export const Env = Type.Object({
   BODY_LIMIT: Type.String({ default: '1048576', pattern: '^[1-9]\\d{0,9}$', description: 'a positive integer number of bytes' }),
   // Secret rotation and real providers. Rotation lists, base64 and URLs are checked in
   // config.ts, which can say what is wrong without echoing a secret.
-  WEBHOOK_SECRET_PREVIOUS: Type.Optional(Type.String({
-    description: 'unset, or up to 10 older WEBHOOK_SECRET values, comma-separated, still accepted during a rotation'
-  })),
+  WEBHOOK_SECRET_PREVIOUS: previous('WEBHOOK_SECRET values', 'WEBHOOK_SECRET'),
   STANDARD_WEBHOOKS_SECRET: Type.Optional(Type.String({
     description: 'unset, or whsec_ followed by the base64 key (Standard Webhooks); POST /webhook then also accepts webhook-signature'
   })),
-  STANDARD_WEBHOOKS_SECRET_PREVIOUS: Type.Optional(Type.String({
-    description: 'unset, or up to 10 older whsec_<base64> secrets, comma-separated; needs STANDARD_WEBHOOKS_SECRET'
-  })),
+  STANDARD_WEBHOOKS_SECRET_PREVIOUS: previous('whsec_<base64> secrets', 'STANDARD_WEBHOOKS_SECRET'),
   STANDARD_WEBHOOKS_TOLERANCE_S: Type.String({
     default: '300',
     pattern: '^[1-9]\\d{0,8}$',
@@ -52,18 +53,14 @@ export const Env = Type.Object({
   WHATSAPP_APP_SECRET: Type.Optional(Type.String({
     description: 'unset (no WhatsApp routes), or the Meta app secret that signs X-Hub-Signature-256; needs WHATSAPP_VERIFY_TOKEN'
   })),
-  WHATSAPP_APP_SECRET_PREVIOUS: Type.Optional(Type.String({
-    description: 'unset, or up to 10 older Meta app secrets, comma-separated; needs WHATSAPP_APP_SECRET'
-  })),
+  WHATSAPP_APP_SECRET_PREVIOUS: previous('Meta app secrets', 'WHATSAPP_APP_SECRET'),
   WHATSAPP_VERIFY_TOKEN: Type.Optional(Type.String({
     description: 'the token Meta sends in hub.verify_token when subscribing; required with WHATSAPP_APP_SECRET'
   })),
   TWILIO_AUTH_TOKEN: Type.Optional(Type.String({
     description: 'unset (no Twilio route), or the Twilio auth token that signs X-Twilio-Signature; needs PUBLIC_BASE_URL'
   })),
-  TWILIO_AUTH_TOKEN_PREVIOUS: Type.Optional(Type.String({
-    description: 'unset, or up to 10 older Twilio auth tokens, comma-separated; needs TWILIO_AUTH_TOKEN'
-  })),
+  TWILIO_AUTH_TOKEN_PREVIOUS: previous('Twilio auth tokens', 'TWILIO_AUTH_TOKEN'),
   PUBLIC_BASE_URL: Type.Optional(Type.String({
     description: 'scheme://host[:port][/prefix], the URL Twilio calls this service at (http or https, no query); ' +
       'required with TWILIO_AUTH_TOKEN'
