@@ -4,13 +4,15 @@
  *
  * The service starts on a fresh copy of the seeded file. A reader (bench/reader.ts, its own process on
  * the load generator's core, never the server's) requests round-robin the first page, ?from= (the biggest
- * sender), ?since= (the middle ts), /stats and, for information, ?q=the&since=. After a couple of seconds
+ * sender), ?since= (the middle ts), /stats and, for information, ?q=the&since= (at most once a second: a
+ * scan, which could otherwise take most of the reader's time). After a couple of seconds
  * of reads, the load generator sends --burst-count deliveries with unique ids as fast as they are
  * answered (autocannon, 50 connections). Reads are split by when they were issued:
  *
  * - before: before the burst's first delivery;
  * - during: between its first delivery and its last answer;
- * - right after: the first --after-runs of each shape issued after the last answer, as soon as it came;
+ * - right after: the first --burst-reads of each shape issued after the last answer, as soon as it came
+ *   (of the informational shape, those issued meanwhile);
  * - at rest: as many again, once the service's CPU has gone quiet (the indexer has caught up).
  *
  * Client latency as the reader saw it, and server latency from the same requests' access-log lines.
@@ -115,13 +117,13 @@ export async function burstBench (t: BurstTools): Promise<BurstReport> {
       ['first page', '/messages'],
       ['?from= (biggest sender)', `/messages?from=${encodeURIComponent(sender(0))}`],
       ['?since= (middle)', `/messages?since=${since}`],
-      ['/stats', '/stats'],
-      ['?q=the&since= (for information)', `/messages?q=the&since=${since}`]
+      ['/stats', '/stats']
     ]
+    const infoShapes: Array<[string, string]> = [['?q=the&since= (for information, ≤ 1/s)', `/messages?q=the&since=${since}`]]
     const before = { rows: (await t.json(`${service.url}/stats`)).total_messages as number, created: await t.createdCount(service.url) }
 
     reader = spawn(t.readerCommand[0]!, [...t.readerCommand.slice(1), '--url', service.url, '--after-runs', String(t.afterRuns),
-      ...shapes.flatMap(([, path]) => ['--path', path])], { stdio: ['pipe', 'pipe', 'inherit'] })
+      ...shapes.flatMap(([, path]) => ['--path', path]), ...infoShapes.flatMap(([, path]) => ['--info-path', path])], { stdio: ['pipe', 'pipe', 'inherit'] })
     const next = lines(reader)
     if ((await next())?.ready !== true) throw new Error('the reader did not start')
     await new Promise((resolve) => setTimeout(resolve, 2000))
@@ -153,10 +155,11 @@ export async function burstBench (t: BurstTools): Promise<BurstReport> {
 
     const phaseOf = (s: Sample, afterIndex: number): Phase | null => {
       if (s.start >= restFrom) return 'at rest'
-      if (s.start >= load.endedAt) return afterIndex < t.afterRuns ? 'right after' : null
+      // The informational shapes are not counted to a number: all of theirs issued before the reader paused.
+      if (s.start >= load.endedAt) return afterIndex < t.afterRuns || s.shape >= shapes.length ? 'right after' : null
       return s.start >= load.startedAt ? 'during' : 'before'
     }
-    const report: BurstReport['shapes'] = shapes.map(([name, path], index) => {
+    const report: BurstReport['shapes'] = [...shapes, ...infoShapes].map(([name, path], index) => {
       const mine = samples.filter((s) => s.shape === index).sort((a, b) => a.start - b.start)
       let afterIndex = 0
       const grouped = new Map<Phase, Sample[]>(PHASES.map((p) => [p, []]))

@@ -1,17 +1,20 @@
 /**
  * A dashboard reading while deliveries arrive, in its own process (bench/burst.ts pins it to the load
  * generator's core, away from the server's): GETs one after another, round-robin over the query shapes
- * given, each with an x-request-id so the service's access-log line can be matched. Commands on stdin:
+ * given (--path), each with an x-request-id so the service's access-log line can be matched. Shapes given
+ * for information (--info-path, numbered after the others) join the round at most once per --info-every
+ * ms and never hold a phase open: a slow one (a scan of seconds) would otherwise leave the others few
+ * samples and stretch the phase after the burst. Commands on stdin:
  *
- *   after <epoch ms>   keep reading until every shape has --after-runs requests issued since then, then
+ *   after <epoch ms>   keep reading until every --path shape has --after-runs requests issued since then, then
  *                      pause and print {"paused":<epoch ms>}
- *   rest               read again until every shape has --after-runs requests issued since the command,
+ *   rest               read again until every --path shape has --after-runs requests issued since the command,
  *                      then print every sample as one JSON line and exit
  *
  * It prints {"ready":true} once it has answers. Times are wall-clock epoch ms (performance.timeOrigin +
  * now), so they can be placed against the load generator's.
  *
- *   node --import tsx bench/reader.ts --url http://127.0.0.1:8000 --path /messages --path /stats [--after-runs 100]
+ *   node --import tsx bench/reader.ts --url http://127.0.0.1:8000 --path /messages --path /stats [--info-path '/messages?q=the'] [--after-runs 100]
  */
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
@@ -20,11 +23,15 @@ const { values } = parseArgs({
   options: {
     url: { type: 'string', default: 'http://127.0.0.1:8000' },
     path: { type: 'string', multiple: true, default: ['/messages'] },
+    'info-path': { type: 'string', multiple: true, default: [] },
+    'info-every': { type: 'string', default: '1000' },
     'after-runs': { type: 'string', default: '100' },
     tag: { type: 'string', default: 'burst' }
   }
 })
 const paths = values.path
+const infoPaths = values['info-path']
+const infoEveryMs = Number(values['info-every'])
 const runs = Number(values['after-runs'])
 
 export interface Sample { shape: number, id: string, start: number, end: number, status: number }
@@ -58,6 +65,21 @@ createInterface({ input: process.stdin }).on('line', (line) => {
 
 const enough = () => countFrom !== null && counts.every((n) => n >= runs)
 
+async function request (shape: number, path: string, seq: number): Promise<number> {
+  const id = `${values.tag}-${shape}-${seq}`
+  const start = epochMs()
+  let status = 0
+  try {
+    const response = await fetch(values.url + path, { headers: { 'x-request-id': id } })
+    await response.arrayBuffer()
+    status = response.status
+  } catch {}
+  samples.push({ shape, id, start, end: epochMs(), status })
+  return start
+}
+
+let nextInfo = 0
+let info = 0
 for (let seq = 0; ; seq++) {
   const shape = seq % paths.length
   if (shape === 0 && enough()) {
@@ -66,15 +88,12 @@ for (let seq = 0; ; seq++) {
     await new Promise<void>((resolve) => { resume = resolve })
     resume = null
   }
-  const id = `${values.tag}-${shape}-${seq}`
-  const start = epochMs()
-  let status = 0
-  try {
-    const response = await fetch(values.url + paths[shape], { headers: { 'x-request-id': id } })
-    await response.arrayBuffer()
-    status = response.status
-  } catch {}
-  samples.push({ shape, id, start, end: epochMs(), status })
+  if (shape === 0 && infoPaths.length > 0 && epochMs() >= nextInfo) {
+    nextInfo = epochMs() + infoEveryMs
+    await request(paths.length + info, infoPaths[info]!, seq)
+    info = (info + 1) % infoPaths.length
+  }
+  const start = await request(shape, paths[shape]!, seq)
   if (countFrom !== null && start >= countFrom) counts[shape]!++
   if (seq === paths.length - 1) process.stdout.write(JSON.stringify({ ready: true }) + '\n')
 }
