@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [-- --rows N --seconds S --rounds R]`
+ * `npm run bench [-- --quick] [-- --rows N --seconds S --rounds R] [-- --ids counter|provider]`
+ * `npm run bench -- --floors [--rows N --seconds S --rounds R]`, `npm run bench -- --burst [--burst-count N --burst-reads M]`
  *
  * 1. Seeds a database with --rows synthetic messages through the storage layer (bench/seed.ts),
  *    cached in bench-results/ so reruns start at once.
