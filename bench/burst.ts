@@ -4,8 +4,8 @@
  *
  * The service starts on a fresh copy of the seeded file. A reader (bench/reader.ts, its own process on
  * the load generator's core, never the server's) requests round-robin the first page, ?from= (the biggest
- * sender), ?since= (the middle ts), /stats and, for information, ?q=the&since= (at most once a second: a
- * scan, which could otherwise take most of the reader's time). After a couple of seconds
+ * sender), ?since= (the middle ts), /stats and, for information, ?q=the&since= (after a pause of a second or
+ * four times its last duration: a scan, which could otherwise take most of the reader's time). After a couple of seconds
  * of reads, the load generator sends --burst-count deliveries with unique ids as fast as they are
  * answered (autocannon, 50 connections). Reads are split by when they were issued:
  *
@@ -71,9 +71,13 @@ export interface BurstReport {
   /** Service CPU from the end of the burst until quiet (the "right after" reads included). */
   catchUpCpuSeconds: number
   shapes: Array<{ name: string, path: string, phases: Record<Phase, PhaseTiming> }>
+  /** Every read, with its phase and the server's latency_ms when its log line was found: for checking the summary. */
+  samples: Array<Sample & { phase: Phase | null, serverMs: number | null }>
 }
 
 const epochMs = () => performance.timeOrigin + performance.now()
+/** Longest the reader may take for its reads right after the burst, or at rest (--burst-reads per shape). */
+const READER_PHASE_MS = 300_000
 
 /** The reader's stdout, line by line, as parsed JSON. */
 function lines (child: import('node:child_process').ChildProcess): () => Promise<any> {
@@ -82,7 +86,12 @@ function lines (child: import('node:child_process').ChildProcess): () => Promise
   let closed = false
   const reader = createInterface({ input: child.stdout! })
   reader.on('line', (line) => {
-    const value = JSON.parse(line)
+    let value: any
+    try {
+      value = JSON.parse(line)
+    } catch {
+      value = { unparsed: line.slice(0, 200) }
+    }
     const next = waiting.shift()
     if (next === undefined) queue.push(value)
     else next(value)
@@ -92,6 +101,17 @@ function lines (child: import('node:child_process').ChildProcess): () => Promise
     for (const next of waiting.splice(0)) next(null)
   })
   return () => queue.length > 0 ? Promise.resolve(queue.shift()) : closed ? Promise.resolve(null) : new Promise((resolve) => waiting.push(resolve))
+}
+
+/** The reader's next line, or an error after `ms`: a reader that never pauses must not hold the run forever. */
+async function within (next: () => Promise<any>, ms: number, what: string): Promise<any> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`the reader: no ${what} within ${ms / 1000} s`)), ms) })
+  try {
+    return await Promise.race([next(), deadline])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 function timing (clientMs: number[], serverMs: number[], runs: number, non200: number): PhaseTiming {
@@ -119,20 +139,20 @@ export async function burstBench (t: BurstTools): Promise<BurstReport> {
       ['?since= (middle)', `/messages?since=${since}`],
       ['/stats', '/stats']
     ]
-    const infoShapes: Array<[string, string]> = [['?q=the&since= (for information, ≤ 1/s)', `/messages?q=the&since=${since}`]]
+    const infoShapes: Array<[string, string]> = [['?q=the&since= (for information, spaced out)', `/messages?q=the&since=${since}`]]
     const before = { rows: (await t.json(`${service.url}/stats`)).total_messages as number, created: await t.createdCount(service.url) }
 
     reader = spawn(t.readerCommand[0]!, [...t.readerCommand.slice(1), '--url', service.url, '--after-runs', String(t.afterRuns),
       ...shapes.flatMap(([, path]) => ['--path', path]), ...infoShapes.flatMap(([, path]) => ['--info-path', path])], { stdio: ['pipe', 'pipe', 'inherit'] })
     const next = lines(reader)
-    if ((await next())?.ready !== true) throw new Error('the reader did not start')
+    if ((await within(next, 60_000, 'start'))?.ready !== true) throw new Error('the reader did not start')
     await new Promise((resolve) => setTimeout(resolve, 2000))
 
     t.log(`burst of ${t.count} deliveries`)
     const load = await t.burst(service.url, 'burst-', t.count)
     const cpuAtEnd = t.cpuSeconds(service.pid)
     reader.stdin!.write(`after ${load.endedAt}\n`)
-    const paused = await next()
+    const paused = await within(next, READER_PHASE_MS, 'pause after its reads right after the burst')
     if (typeof paused?.paused !== 'number') throw new Error('the reader stopped before its reads right after the burst')
     await t.quiet(service.pid)
     // quiet() returns half a second after the CPU went quiet.
@@ -141,7 +161,7 @@ export async function burstBench (t: BurstTools): Promise<BurstReport> {
     const after = { rows: (await t.json(`${service.url}/stats`)).total_messages as number, created: await t.createdCount(service.url) }
     const restFrom = epochMs()
     reader.stdin!.write('rest\n')
-    const done = await next()
+    const done = await within(next, READER_PHASE_MS, 'samples after its reads at rest')
     if (!Array.isArray(done?.samples)) throw new Error('the reader gave no samples')
     const samples = done.samples as Sample[]
 
@@ -159,6 +179,7 @@ export async function burstBench (t: BurstTools): Promise<BurstReport> {
       if (s.start >= load.endedAt) return afterIndex < t.afterRuns || s.shape >= shapes.length ? 'right after' : null
       return s.start >= load.startedAt ? 'during' : 'before'
     }
+    const phased: BurstReport['samples'] = []
     const report: BurstReport['shapes'] = [...shapes, ...infoShapes].map(([name, path], index) => {
       const mine = samples.filter((s) => s.shape === index).sort((a, b) => a.start - b.start)
       let afterIndex = 0
@@ -167,6 +188,7 @@ export async function burstBench (t: BurstTools): Promise<BurstReport> {
         const phase = phaseOf(s, afterIndex)
         if (s.start >= load.endedAt && s.start < restFrom) afterIndex++
         if (phase !== null) grouped.get(phase)!.push(s)
+        phased.push({ ...s, phase, serverMs: serverMs.get(s.id) ?? null })
       }
       const phases = Object.fromEntries(PHASES.map((phase) => {
         const ok = grouped.get(phase)!.filter((s) => s.status === 200)
@@ -183,7 +205,8 @@ export async function burstBench (t: BurstTools): Promise<BurstReport> {
       afterPhaseSeconds: (paused.paused - load.endedAt) / 1000,
       catchUpSeconds: (quietAt - load.endedAt) / 1000,
       catchUpCpuSeconds,
-      shapes: report
+      shapes: report,
+      samples: phased
     }
   } finally {
     if (reader !== null && reader.exitCode === null) reader.kill('SIGKILL')
@@ -198,7 +221,14 @@ export function burstTable (r: BurstReport, heading: string): string {
     `p50 / p99 ${r.load.p50} / ${r.load.p99} ms, non-2xx ${r.load.non2xx + r.load.errors}; rows added = created = 2xx = sent: ${ok} ` +
     `(${r.rowsAdded} = ${r.created} = ${r.load.ok} = ${r.count})`)
   lines.push(`indexer catch-up: CPU quiet ${r.catchUpSeconds.toFixed(1)} s after the burst's last answer (service CPU meanwhile ` +
-    `${r.catchUpCpuSeconds.toFixed(1)} s); the "right after" reads took ${r.afterPhaseSeconds.toFixed(1)} s, a lower bound for that measurement`, '')
+    `${r.catchUpCpuSeconds.toFixed(1)} s, the "right after" reads included); the reader paused after its "right after" reads, ` +
+    `${r.afterPhaseSeconds.toFixed(1)} s after the burst, and the catch-up is not measured shorter than that: when the two are close, ` +
+    'the indexer may have finished sooner', '')
+  // latency_ms is reply.elapsedTime at onResponse, after the reply left: when the loop is busy then, it can exceed what the client waited.
+  const matched = r.samples.filter((s) => s.serverMs !== null)
+  const above = matched.filter((s) => s.serverMs! > s.end - s.start).length
+  lines.splice(lines.length - 1, 0, `server latency (access-log latency_ms, found for ${matched.length} of ${r.samples.length} reads) exceeds the ` +
+    `client's for ${above}: it is taken in onResponse, which can run well after the client has the reply (the event loop busy with other work)`)
   const row = (...cells: string[]) => lines.push(`| ${cells.join(' | ')} |`)
   row('query', 'phase', 'runs', 'client p50', 'client p99', 'server p50', 'server p99', 'non-200')
   row('---', '---', '---:', '---:', '---:', '---:', '---:', '---:')

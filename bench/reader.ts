@@ -2,8 +2,9 @@
  * A dashboard reading while deliveries arrive, in its own process (bench/burst.ts pins it to the load
  * generator's core, away from the server's): GETs one after another, round-robin over the query shapes
  * given (--path), each with an x-request-id so the service's access-log line can be matched. Shapes given
- * for information (--info-path, numbered after the others) join the round at most once per --info-every
- * ms and never hold a phase open: a slow one (a scan of seconds) would otherwise leave the others few
+ * for information (--info-path, numbered after the others) join the round only after a pause of --info-every
+ * ms or four times their last duration, whichever is longer (so they take at most a fifth of the reader's
+ * time), and never hold a phase open: a slow one (a scan of seconds) would otherwise leave the others few
  * samples and stretch the phase after the burst. Commands on stdin:
  *
  *   after <epoch ms>   keep reading until every --path shape has --after-runs requests issued since then, then
@@ -59,7 +60,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   }
   // The instant may lie in the past (the burst ended before its generator could say so): count what was issued since.
   counts = paths.map(() => 0)
-  for (const s of samples) if (s.start >= countFrom) counts[s.shape]!++
+  for (const s of samples) if (s.start >= countFrom && s.shape < paths.length) counts[s.shape]!++
   resume?.()
 })
 
@@ -89,13 +90,14 @@ for (let seq = 0; ; seq++) {
     resume = null
   }
   if (shape === 0 && infoPaths.length > 0 && epochMs() >= nextInfo) {
-    nextInfo = epochMs() + infoEveryMs
-    await request(paths.length + info, infoPaths[info]!, seq)
+    const started = await request(paths.length + info, infoPaths[info]!, seq)
+    const ended = epochMs()
+    nextInfo = ended + Math.max(infoEveryMs, 4 * (ended - started))
     info = (info + 1) % infoPaths.length
   }
   const start = await request(shape, paths[shape]!, seq)
   if (countFrom !== null && start >= countFrom) counts[shape]!++
   if (seq === paths.length - 1) process.stdout.write(JSON.stringify({ ready: true }) + '\n')
 }
-process.stdout.write(JSON.stringify({ samples }) + '\n')
-process.exit(0)
+// Exit once the line is written: stdout is a pipe, and an exit at once would cut a long line short.
+process.stdout.write(JSON.stringify({ samples }) + '\n', () => process.exit(0))
