@@ -46,8 +46,13 @@ if (values.ids !== 'counter' && values.ids !== 'provider') throw new Error('--id
 const count = amount > 0 ? amount : Number(values.count) > 0 ? Number(values.count) : seconds * 50_000
 
 const rnd = random(Number(values.seed))
-// Ids from their own generator, seeded from the prefix too: each round (prefix) gets other ids, a rerun the same.
-const idRnd = random(Number(values.seed) ^ hash(values.prefix))
+// Ids from their own generator, seeded from the prefix too: each round (prefix) gets other ids, a rerun the
+// same. Two mulberry32 streams summed: one has 32 bits of state, so another prefix's stream would be the same
+// sequence shifted, and with ~10^7 draws per round, overlapping windows (repeated ids) would be likely within
+// a run; two streams overlap only when both seeds differ by the same shift.
+const idA = random(Number(values.seed) ^ hash(values.prefix))
+const idB = random(Number(values.seed) ^ hash(`${values.prefix}#ids`))
+const idRnd = () => (idA() + idB()) % 1
 const startMs = Date.now()
 const bodies: string[] = new Array(count)
 const signatures: string[] = new Array(count)
