@@ -6,6 +6,8 @@ declare module 'autocannon' {
     url: string
     connections?: number
     duration?: number
+    /** Send this many requests, then stop (instead of duration). */
+    amount?: number
     requests?: Array<RawRequest & { setupRequest?: (request: RawRequest) => RawRequest }>
   }
   interface Histogram { average: number, total: number, p50: number, p99: number }

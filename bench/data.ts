@@ -58,6 +58,15 @@ export function delivery (rnd: () => number, idPrefix: string, i: number, startM
   }
 }
 
+/**
+ * A message id as providers make them, random like theirs: half WhatsApp Cloud API-like (`wamid.` and
+ * base64 of 30 bytes), half Twilio-like (`SM` and 32 lowercase hex digits). From `rnd`, so reproducible.
+ */
+export function providerId (rnd: () => number): string {
+  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rnd() * 256)))
+  return rnd() < 0.5 ? `wamid.${bytes(30).toString('base64')}` : `SM${bytes(16).toString('hex')}`
+}
+
 /** Where the seeded history starts; the load generator's "now" lies after the end of any seed. */
 export const SEED_START_MS = Date.UTC(2025, 0, 1)
 export const SEED_STEP_MS = 2500

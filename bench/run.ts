@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [-- --rows N --seconds S --rounds R]`
+ * `npm run bench [-- --quick] [-- --rows N --seconds S --rounds R] [-- --ids counter|provider]`
+ * `npm run bench -- --floors [--rows N --seconds S --rounds R]`, `npm run bench -- --burst [--burst-count N --burst-reads M]`
  *
  * 1. Seeds a database with --rows synthetic messages through the storage layer (bench/seed.ts),
  *    cached in bench-results/ so reruns start at once.
@@ -16,7 +17,11 @@
  *    per delivery go. Never the headline figure.
  * 7. Restarts the service on the grown file and times start → ready.
  * With --lifecycle: export, retention and backup instead (bench/lifecycle.ts).
- * Prints one table and writes bench-results/bench-<time>.json.
+ * With --floors: the service beside the baseline and two durable floors in interleaved rounds instead
+ * (bench/floors.ts). With --burst: reads during, right after and after a burst of deliveries instead
+ * (bench/burst.ts).
+ * --ids provider: the load generator sends random provider-like ids instead of counters (bench/load.ts).
+ * Prints one table and writes bench-results/bench-<time>.json (floors-<time>.json, burst-<time>.json).
  *
  * `--engine postgres` runs the same steps against the PostgreSQL engine: a throwaway cluster under
  * bench-results/pg-cluster (or the server `--postgres-url` names), seeded once with the same rows
@@ -31,6 +36,8 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { buildServer } from '../scripts/build.ts'
 import { sender, RARE_WORD } from './data.ts'
+import { burstBench, burstTable } from './burst.ts'
+import { floorsBench, floorsTable } from './floors.ts'
 import { lifecycleBench } from './lifecycle.ts'
 import { percentile } from './percentile.ts'
 import { runDatabase, startCluster, type Cluster } from './postgres-cluster.ts'
@@ -49,6 +56,12 @@ const { values } = parseArgs({
     'skip-reads': { type: 'boolean', default: false },
     breakdown: { type: 'boolean', default: false },
     lifecycle: { type: 'boolean', default: false },
+    floors: { type: 'boolean', default: false },
+    burst: { type: 'boolean', default: false },
+    'burst-count': { type: 'string', default: '100000' },
+    /** Reads per query shape right after the burst, and again at rest. */
+    'burst-reads': { type: 'string', default: '100' },
+    ids: { type: 'string', default: 'counter' },
     engine: { type: 'string', default: 'sqlite' },
     // The service listens here, the baseline one above, the second engine two above: another run on the
     // same machine needs other ports.
@@ -61,7 +74,10 @@ const TOOLS = spawnSync('wrk', ['--version']).error === undefined ? ['autocannon
 const PORT = Number(values.port)
 const ENGINE = values.engine
 if (ENGINE !== 'sqlite' && ENGINE !== 'postgres') throw new Error('--engine is sqlite or postgres')
-if (ENGINE === 'postgres' && (values.breakdown || values.lifecycle)) throw new Error('--breakdown and --lifecycle measure the SQLite engine only')
+if (ENGINE === 'postgres' && (values.breakdown || values.lifecycle || values.floors || values.burst)) throw new Error('--breakdown, --lifecycle, --floors and --burst measure the SQLite engine only')
+if ([values.lifecycle, values.floors, values.burst].filter(Boolean).length > 1) throw new Error('--lifecycle, --floors and --burst are separate runs: one at a time')
+const IDS = values.ids
+if (IDS !== 'counter' && IDS !== 'provider') throw new Error('--ids is counter or provider')
 const quick = values.quick
 const ROWS = Number(values.rows ?? (quick ? 100_000 : 1_000_000))
 const SECONDS = Number(values.seconds ?? (quick ? 3 : 10))
@@ -163,21 +179,28 @@ interface Timing {
   p99: number
   first: number
   runs: number
+  /** Stopped by the time budget before `runs` were done: `runs` says how many were. */
+  budgetSpent?: true
   total?: number
   shed?: number
   /** The same requests as the service measured them: latency_ms of their access-log lines. */
   server?: { p50: number, p99: number }
 }
 
+/** A query stops repeating after this long: a slow build reports the runs it managed instead of taking forever. */
+const READ_BUDGET_MS = 20_000
+
 /**
  * Client-side latency of one GET, repeated; `first` is the very first (cold) request. A 503 from load
- * shedding (after a run of slow queries) is counted, waited out and not timed.
+ * shedding (after a run of slow queries) is counted, waited out and not timed. Stops after `budgetMs`
+ * with the runs done (at least one).
  */
-async function time (url: string, runs: number, tag: string): Promise<Timing> {
+async function time (url: string, runs: number, tag: string, budgetMs = Infinity): Promise<Timing> {
   const samples: number[] = []
   let total: number | undefined
   let shed = 0
-  while (samples.length < runs) {
+  const deadline = performance.now() + budgetMs
+  while (samples.length < runs && (samples.length === 0 || performance.now() < deadline)) {
     const started = performance.now()
     // A request id per query, so its access-log lines can be found afterwards.
     const response = await fetch(url, { headers: { 'x-request-id': `${tag}-${samples.length}-${shed}` } })
@@ -194,7 +217,7 @@ async function time (url: string, runs: number, tag: string): Promise<Timing> {
   }
   const first = samples[0]!
   samples.sort((a, b) => a - b)
-  return { p50: percentile(samples, 0.5), p99: percentile(samples, 0.99), first, runs, ...(total === undefined ? {} : { total }), ...(shed === 0 ? {} : { shed }) }
+  return { p50: percentile(samples, 0.5), p99: percentile(samples, 0.99), first, runs: samples.length, ...(samples.length < runs ? { budgetSpent: true } : {}), ...(total === undefined ? {} : { total }), ...(shed === 0 ? {} : { shed }) }
 }
 
 function nextLink (header: string | null): string {
@@ -229,13 +252,13 @@ async function readLatencies (url: string, serviceLog: string, since: string): P
     ['?q=e (1 char, common)', '/messages?q=e', RUNS],
     ['?q=東 (1 char, rarer)', `/messages?q=${encodeURIComponent('東')}`, RUNS],
     ['?q=zy (2 chars, rare)', '/messages?q=zy', RUNS],
-    ['?q=the&since= (common word + since)', `/messages?q=the&since=${since}`, 3],
+    ['?q=the&since= (common word + since)', `/messages?q=the&since=${since}`, RUNS],
     ['?q=order&offset=5000', '/messages?q=order&offset=5000', few],
     ['/stats', '/stats', RUNS]
   ]
   const results: Record<string, Timing> = {}
   for (const [index, [name, path, runs]] of queries.entries()) {
-    results[name] = await time(url + path, runs, `bench-read-${index}`)
+    results[name] = await time(url + path, runs, `bench-read-${index}`, READ_BUDGET_MS)
     log(`${name}: p50 ${results[name]!.p50.toFixed(2)} ms, p99 ${results[name]!.p99.toFixed(2)} ms, first ${results[name]!.first.toFixed(2)} ms`)
   }
   // Server-side: each request's latency_ms from its access-log line. The line is written in onResponse,
@@ -256,11 +279,11 @@ async function readLatencies (url: string, serviceLog: string, since: string): P
   return results
 }
 
-interface LoadSummary { tool: string, rps: number, p50: number, p99: number, ok: number, non2xx: number, errors: number, sent: number, prepared: number }
+interface LoadSummary { tool: string, rps: number, p50: number, p99: number, ok: number, non2xx: number, errors: number, sent: number, prepared: number, ids: string, startedAt: number, endedAt: number }
 
-async function load (url: string, tool: string, prefix: string, seconds = SECONDS): Promise<LoadSummary> {
+async function load (url: string, tool: string, prefix: string, seconds = SECONDS, extra: string[] = []): Promise<LoadSummary> {
   const out = await run(pinned(LOAD_CORE, [process.execPath, '--import', 'tsx', 'bench/load.ts', '--url', url, '--tool', tool,
-    '--seconds', String(seconds), '--prefix', prefix, '--secret', SECRET]))
+    '--seconds', String(seconds), '--prefix', prefix, '--secret', SECRET, '--ids', IDS, ...extra]))
   return JSON.parse(out) as LoadSummary
 }
 
@@ -387,15 +410,20 @@ interface Round extends Pair {
   peakRssMb: number
 }
 
-/** SQLite's copy of the seeded rows for this run, seeding them first when no earlier run left them. */
-async function sqliteDatabase (dir: string): Promise<string> {
-  const seedFile = join(OUT, `seed-${ROWS}.db`)
-  if (!existsSync(seedFile)) {
-    log(`seeding ${ROWS} rows into ${seedFile}`)
-    log(await run(pinned(SERVER_CORE, [process.execPath, '--import', 'tsx', 'bench/seed.ts', '--rows', String(ROWS), '--db', seedFile])))
+/** The seeded file, seeding it first when no earlier run left it. */
+async function seedFile (): Promise<string> {
+  const file = join(OUT, `seed-${ROWS}.db`)
+  if (!existsSync(file)) {
+    log(`seeding ${ROWS} rows into ${file}`)
+    log(await run(pinned(SERVER_CORE, [process.execPath, '--import', 'tsx', 'bench/seed.ts', '--rows', String(ROWS), '--db', file])))
   }
+  return file
+}
+
+/** SQLite's copy of the seeded rows for this run. */
+async function sqliteDatabase (dir: string): Promise<string> {
   const dbFile = join(dir, 'app.db')
-  copyFileSync(seedFile, dbFile)
+  copyFileSync(await seedFile(), dbFile)
   return dbFile
 }
 
@@ -447,6 +475,61 @@ async function main (): Promise<void> {
     })
     const when = new Date().toISOString()
     writeFileSync(join(OUT, `lifecycle-${when.replace(/[:.]/g, '-')}.json`), JSON.stringify({ when, machine: machine(), runner, ...report }, null, 2))
+    return
+  }
+  if (values.floors) {
+    const rounds = await floorsBench({
+      rows: ROWS,
+      rounds: ROUNDS,
+      tools: TOOLS,
+      dir,
+      seedFile: await seedFile(),
+      port: PORT,
+      serviceCommand,
+      serviceEnv,
+      serviceLog,
+      benchCommand: (script) => pinned(SERVER_CORE, [process.execPath, '--import', 'tsx', script]),
+      log,
+      startServer,
+      stop,
+      load,
+      measuredLoad,
+      cpuSeconds,
+      quiet,
+      json,
+      createdCount
+    })
+    const when = new Date().toISOString()
+    writeFileSync(join(OUT, `floors-${when.replace(/[:.]/g, '-')}.json`), JSON.stringify({ when, machine: machine(), runner, rows: ROWS, seconds: SECONDS, ids: IDS, rounds }, null, 2))
+    process.stdout.write(floorsTable(rounds, `hookvault bench --floors: ${ROWS} seeded rows, ${IDS} ids, ${ROUNDS} round(s) × ${SECONDS} s per tool and server, ` +
+      `50 connections; ${machine()}; service ${runner}`) + '\n')
+    return
+  }
+  if (values.burst) {
+    const count = Number(values['burst-count'])
+    const report = await burstBench({
+      rows: ROWS,
+      count,
+      afterRuns: Number(values['burst-reads']),
+      dir,
+      seedFile: await seedFile(),
+      serviceCommand,
+      serviceEnv,
+      serviceLog,
+      readerCommand: pinned(LOAD_CORE, [process.execPath, '--import', 'tsx', 'bench/reader.ts']),
+      log,
+      startServer,
+      stop,
+      burst: (url, prefix, amount) => load(url, 'autocannon', prefix, SECONDS, ['--amount', String(amount)]),
+      cpuSeconds,
+      quiet,
+      json,
+      createdCount
+    })
+    const when = new Date().toISOString()
+    writeFileSync(join(OUT, `burst-${when.replace(/[:.]/g, '-')}.json`), JSON.stringify({ when, machine: machine(), runner, rows: ROWS, ids: IDS, ...report }, null, 2))
+    process.stdout.write(burstTable(report, `hookvault bench --burst: ${ROWS} seeded rows, ${count} deliveries (${IDS} ids, autocannon, 50 connections) ` +
+      `while a reader on the load core reads; ${machine()}; service ${runner}`) + '\n')
     return
   }
   let service = await startServer(serviceCommand, serviceEnv, serviceLog, '/health/ready')
@@ -548,7 +631,7 @@ async function main (): Promise<void> {
   cluster?.stop()
   cluster = null
 
-  const report = { when: new Date().toISOString(), machine: machine(), engine: ENGINE, rows: ROWS, seconds: SECONDS, rounds, sqliteRounds, duringSearches, breakdown, reads, rssAfterReads, peakRss, finalRows, restarts }
+  const report = { when: new Date().toISOString(), machine: machine(), engine: ENGINE, ids: IDS, rows: ROWS, seconds: SECONDS, rounds, sqliteRounds, duringSearches, breakdown, reads, rssAfterReads, peakRss, finalRows, restarts }
   writeFileSync(join(OUT, `bench-${report.when.replace(/[:.]/g, '-')}.json`), JSON.stringify(report, null, 2))
   process.stdout.write(table(report) + '\n')
 }
@@ -565,7 +648,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 function table (report: { engine: string, rounds: Round[], sqliteRounds: EngineRound[], duringSearches: DuringSearches, breakdown: BreakdownRow[], reads: Record<string, Timing>, peakRss: number, rssAfterReads: number, finalRows: number, restarts: number[], machine: string }): string {
   const lines: string[] = []
   const row = (...cells: string[]) => lines.push(`| ${cells.join(' | ')} |`)
-  lines.push(`hookvault bench (${report.engine} engine): ${ROWS} seeded rows, ${ROUNDS} round(s) × ${SECONDS} s per tool, 50 connections; ${report.machine}`, '')
+  lines.push(`hookvault bench (${report.engine} engine): ${ROWS} seeded rows, ${IDS} ids, ${ROUNDS} round(s) × ${SECONDS} s per tool, 50 connections; ${report.machine}`, '')
   row('ingest', 'service req/s', 'p50 / p99 ms', 'baseline req/s', 'ratio', 'CPU µs/req service / baseline', 'non-2xx',
     'rows added = 200s for new ids', 'client 2xx', 'catch-up s (CPU s)')
   row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---', '---:', '---:')
@@ -612,7 +695,7 @@ function table (report: { engine: string, rounds: Round[], sqliteRounds: EngineR
   row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:')
   for (const [name, t] of Object.entries(report.reads)) {
     row(name, t.p50.toFixed(2), t.p99.toFixed(2), t.server?.p50.toFixed(2) ?? '', t.server?.p99.toFixed(2) ?? '', t.first.toFixed(2),
-      String(t.runs) + (t.shed === undefined ? '' : ` (${t.shed} shed)`), t.total === undefined ? '' : String(t.total))
+      String(t.runs) + (t.budgetSpent === undefined ? '' : ` (stopped at ${READ_BUDGET_MS / 1000} s)`) + (t.shed === undefined ? '' : ` (${t.shed} shed)`), t.total === undefined ? '' : String(t.total))
   }
   lines.push('', `RSS: ${report.rssAfterReads.toFixed(0)} MB after the reads, peak ${report.peakRss.toFixed(0)} MB (VmHWM) under load; ` +
     `max sampled during rounds ${Math.max(...report.rounds.map((r) => r.peakRssMb)).toFixed(0)} MB`)
