@@ -1,0 +1,88 @@
+import type { Worker } from 'node:worker_threads'
+import { SqliteError } from 'better-sqlite3'
+import type { identityOf } from './file-guard.ts'
+import type { Slice } from './indexer.ts'
+import { startThread } from './start-thread.ts'
+
+export interface IndexThreadData {
+  filename: string
+  /** The file the store opened (file-guard.ts): the thread refuses to open anything else at that path. */
+  identity: ReturnType<typeof identityOf>
+  busyTimeoutMs: number
+  cacheSizeKiB: number
+  walAutocheckpointPages: number
+  /** Nice 19 (Linux): the thread runs on the CPU the event loop leaves. */
+  lowPriority: boolean
+}
+
+export interface IndexRequest {
+  maxRows: number
+}
+
+export type IndexReply = Slice | { error: { message: string, code: string | undefined } }
+
+/**
+ * Writes indexer slices on a worker thread with its own connection (index-worker.ts), so a slice's
+ * SQLite work never holds the event loop. One slice at a time: the store asks for the next only after
+ * this one settled. The thread starts at the first slice; if it dies, the slice in flight fails and
+ * the next one starts a fresh thread. Only for database files.
+ */
+export class IndexThread {
+  readonly #data: IndexThreadData
+  #worker: Worker | null = null
+  #pending: { resolve: (slice: Slice) => void, reject: (error: unknown) => void } | null = null
+
+  constructor (data: IndexThreadData) {
+    this.#data = data
+  }
+
+  /**
+   * Indexes up to `maxRows` rows past the committed watermark; settles once the slice's transaction
+   * committed (the slice), failed (SQLite's error), or the thread died (then it may or may not have
+   * committed: the caller reads the state again).
+   */
+  slice (maxRows: number): Promise<Slice> {
+    if (this.#pending !== null) return Promise.reject(new Error('an index slice is already running'))
+    return new Promise((resolve, reject) => {
+      this.#pending = { resolve, reject }
+      this.#thread().postMessage({ maxRows } satisfies IndexRequest)
+    })
+  }
+
+  #settle (): { resolve: (slice: Slice) => void, reject: (error: unknown) => void } | null {
+    const pending = this.#pending
+    this.#pending = null
+    return pending
+  }
+
+  #thread (): Worker {
+    if (this.#worker !== null) return this.#worker
+    const worker = startThread('index-worker', this.#data)
+    worker.unref() // an idle index thread never keeps the process alive; a backlog is indexed at the next start
+    worker.on('message', (reply: IndexReply) => {
+      const pending = this.#settle()
+      if (pending === null) return
+      if ('error' in reply) {
+        const { message, code } = reply.error
+        pending.reject(code === undefined ? new Error(message) : new SqliteError(message, code))
+      } else {
+        pending.resolve(reply)
+      }
+    })
+    // Only once the thread is gone (an 'error' is followed by 'exit'): a slice it was writing has then
+    // either committed or never will, so the state the caller reads next is final.
+    worker.on('exit', (code) => {
+      if (this.#worker !== worker) return
+      this.#worker = null
+      this.#settle()?.reject(new Error(`index thread exited with code ${code}`))
+    })
+    worker.on('error', () => {}) // reported by 'exit'
+    this.#worker = worker
+    return worker
+  }
+
+  /** Ends the thread (a slice in flight fails, as when the thread dies); the next slice starts a new one. */
+  async stop (): Promise<void> {
+    await this.#worker?.terminate()
+  }
+}

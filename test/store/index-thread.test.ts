@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { test, type TestContext } from 'node:test'
+import type { Message } from '../../schemas/messages.ts'
+import { instantKey } from '../../src/lib/timestamp.ts'
+import type { MessageFilter } from '../../src/store/port.ts'
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
+import { random } from '../../scripts/random.ts'
+import { tempDir } from '../helper.ts'
+import { plainMatches, plainStats } from '../helpers/plain-stats.ts'
+
+// A database file indexes on the index thread (index-thread.ts) inside slots (SqliteStore): these tests
+// act while a slot is open and check that reads stay exact and every other writer waits for its end.
+
+const turn = () => new Promise((resolve) => setImmediate(resolve))
+const SENDERS = ['+111', '+222', '+333', '+444', '+555']
+const WORDS = ['hello', 'Straße', 'café', 'ok', 'naïve', 'zzz']
+
+function rows (seed: number, count: number, prefix = 'm'): Message[] {
+  const rnd = random(seed)
+  const int = (n: number) => Math.floor(rnd() * n)
+  return Array.from({ length: count }, (_, i) => ({
+    message_id: `${prefix}${i}`,
+    from: SENDERS[int(SENDERS.length)]!,
+    to: '+1000',
+    ts: `2025-01-0${1 + int(3)}T1${int(3)}:0${int(4)}:0${int(9)}.${int(1000)}Z`,
+    text: rnd() < 0.1 ? null : `${WORDS[int(WORDS.length)]} ${WORDS[int(WORDS.length)]}`
+  }))
+}
+
+const FILTERS: MessageFilter[] = [
+  { limit: 20, offset: 0 },
+  { limit: 15, offset: 7, from: '+222' },
+  { limit: 10, offset: 0, since: '2025-01-02T11:00:00Z' },
+  { limit: 10, offset: 3, q: 'hello' },
+  { limit: 10, offset: 0, q: 'caf', from: '+333' },
+  { limit: 5, offset: 0, q: 'ss', since: '2025-01-03T00:00:00Z' }
+]
+
+/**
+ * A file whose messages are all in the tail (stored with indexing off), then opened with indexing on:
+ * the new store starts catching up on its own, one small slice per slot.
+ */
+async function backlog (t: TestContext, stored: Message[], sliceRows = 60): Promise<{ store: SqliteStore, filename: string }> {
+  const filename = join(tempDir(t), 'app.db')
+  const seeding = new SqliteStore({ filename, indexing: { auto: false } })
+  await seeding.saveAll(stored)
+  await seeding.close()
+  const store = new SqliteStore({ filename, indexing: { auto: true, idleMs: 1, sliceRows } })
+  t.after(() => store.close())
+  return { store, filename }
+}
+
+/** Waits (a few seconds at most: a failed slice is retried after a second) until a slot is open. */
+async function slotOpen (store: SqliteStore): Promise<void> {
+  const deadline = performance.now() + 5000
+  while (!store.indexingSlotOpen && performance.now() < deadline) await turn()
+  assert.ok(store.indexingSlotOpen, 'a slot opened')
+}
+
+async function caughtUp (store: SqliteStore): Promise<void> {
+  for (let i = 0; i < 1000 && (store.indexingBacklog > 0 || store.indexingSlotOpen); i++) await new Promise((resolve) => setTimeout(resolve, 5))
+  assert.equal(store.indexingBacklog, 0, 'the backlog was indexed')
+}
+
+/** Every read of FILTERS and /stats equals the plain definition over `stored`. */
+async function assertExact (store: SqliteStore, stored: Message[], label: string): Promise<void> {
+  for (const filter of FILTERS) {
+    const matching = plainMatches(stored, filter)
+    const got = await store.list(filter)
+    assert.deepEqual(got.data, matching.slice(filter.offset, filter.offset + filter.limit), `${label} ${JSON.stringify(filter)}`)
+    assert.equal(got.total, matching.length, `${label} ${JSON.stringify(filter)}`)
+  }
+  assert.deepEqual(await store.stats(), plainStats(plainMatches(stored, {})), `${label} stats`)
+}
+
+test('reads issued continuously while the index thread catches up equal the plain definition at every moment', async (t) => {
+  const stored = rows(7001, 2500)
+  const { store } = await backlog(t, stored)
+  assert.equal(store.indexingBacklog, stored.length)
+  let inSlot = 0
+  let reads = 0
+  while (store.indexingBacklog > 0 || store.indexingSlotOpen) {
+    if (store.indexingSlotOpen) inSlot++
+    await assertExact(store, stored, `read ${reads} (backlog ${store.indexingBacklog})`)
+    reads++
+    await turn()
+  }
+  assert.ok(inSlot >= 3, `reads ran during slots (${inSlot} of ${reads})`)
+  await assertExact(store, stored, 'caught up')
+})
+
+test('deliveries submitted during a slot are committed after it ends, and all resolve', async (t) => {
+  const stored = rows(7002, 1500)
+  const { store } = await backlog(t, stored)
+  await slotOpen(store)
+  const late = rows(7003, 50, 'late')
+  const outcomes = await Promise.all(late.map((m) => store.save(m).then((outcome) => ({ outcome, slotOpen: store.indexingSlotOpen }))))
+  assert.deepEqual(outcomes, late.map(() => ({ outcome: 'created', slotOpen: false })))
+  await assertExact(store, [...stored, ...late], 'after the deliveries')
+  await caughtUp(store)
+  await assertExact(store, [...stored, ...late], 'caught up')
+})
+
+test('retention and the readiness probe during a slot wait for its end, then succeed', async (t) => {
+  const stored = rows(7004, 2000)
+  const { store } = await backlog(t, stored)
+  await slotOpen(store)
+  const before = '2025-01-02T00:00:00Z'
+  const old = stored.filter((m) => m.ts < before)
+  const [deleted, checks] = await Promise.all([store.deleteOlderThan(instantKey(before)!, 100_000), store.checks()])
+  assert.equal(deleted, old.length)
+  assert.deepEqual(checks, { database: 'ok', migrations: 'ok', writable: 'ok' })
+  const kept = stored.filter((m) => m.ts >= before)
+  await assertExact(store, kept, 'after retention')
+  await slotOpen(store)
+  assert.deepEqual(await store.checks(), { database: 'ok', migrations: 'ok', writable: 'ok' })
+  await caughtUp(store)
+  await assertExact(store, kept, 'caught up')
+})
+
+test('catchUp() during a slot refuses with a clear error instead of writing beside the thread', async (t) => {
+  const { store } = await backlog(t, rows(7005, 1000))
+  await slotOpen(store)
+  assert.throws(() => store.catchUp(), /index slice runs on the index thread/)
+  await caughtUp(store)
+})
+
+test('close() during a slot finishes cleanly: deliveries it held are committed, and the file reopens consistent', async (t) => {
+  const stored = rows(7006, 1500)
+  const { store, filename } = await backlog(t, stored)
+  await slotOpen(store)
+  const late = rows(7007, 20, 'late')
+  const saved = Promise.all(late.map((m) => store.save(m)))
+  await store.close()
+  assert.deepEqual(await saved, late.map(() => 'created'))
+
+  const reopened = new SqliteStore({ filename, indexing: { auto: false } })
+  t.after(() => reopened.close())
+  assert.ok(reopened.indexingBacklog > 0 && reopened.indexingBacklog < stored.length + late.length, 'part of the backlog was indexed')
+  await assertExact(reopened, [...stored, ...late], 'reopened')
+  reopened.catchUp()
+  await assertExact(reopened, [...stored, ...late], 'reopened, caught up')
+})
+
+test('the index thread dying mid-slot leaves reads exact, and indexing resumes with a new thread', async (t) => {
+  const stored = rows(7008, 2500)
+  const { store } = await backlog(t, stored)
+  for (let kill = 0; kill < 3; kill++) {
+    await slotOpen(store)
+    const backlogBefore = store.indexingBacklog
+    await store.stopIndexThread()
+    assert.ok(store.indexingBacklog <= backlogBefore)
+    await assertExact(store, stored, `after kill ${kill}`)
+  }
+  await caughtUp(store)
+  await assertExact(store, stored, 'caught up')
+})
