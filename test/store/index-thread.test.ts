@@ -102,21 +102,31 @@ test('deliveries submitted during a slot are committed after it ends, and all re
   await assertExact(store, [...stored, ...late], 'caught up')
 })
 
-test('retention and the readiness probe during a slot wait for its end, then succeed', async (t) => {
+test('retention during a slot waits for its end, then deletes and keeps reads exact', async (t) => {
   const stored = rows(7004, 2000)
   const { store } = await backlog(t, stored)
   await slotOpen(store)
   const before = '2025-01-02T00:00:00Z'
   const old = stored.filter((m) => m.ts < before)
-  const [deleted, checks] = await Promise.all([store.deleteOlderThan(instantKey(before)!, 100_000), store.checks()])
-  assert.equal(deleted, old.length)
-  assert.deepEqual(checks, { database: 'ok', migrations: 'ok', writable: 'ok' })
+  assert.equal(await store.deleteOlderThan(instantKey(before)!, 100_000), old.length)
   const kept = stored.filter((m) => m.ts >= before)
   await assertExact(store, kept, 'after retention')
-  await slotOpen(store)
-  assert.deepEqual(await store.checks(), { database: 'ok', migrations: 'ok', writable: 'ok' })
   await caughtUp(store)
   await assertExact(store, kept, 'caught up')
+})
+
+test('the readiness probe during a slot waits for its end: its write and the slice both succeed', async (t) => {
+  const { store } = await backlog(t, rows(7009, 6000), 1500)
+  for (let probe = 0; probe < 3; probe++) {
+    await slotOpen(store)
+    const backlogBefore = store.indexingBacklog
+    // The first slot includes the thread's start; later ones, a slice long enough to be mid-write.
+    await new Promise((resolve) => setTimeout(resolve, 3))
+    assert.deepEqual(await store.checks(), { database: 'ok', migrations: 'ok', writable: 'ok' }, `probe ${probe}`)
+    // A probe that took the write lock first would have failed the slice (SQLITE_BUSY on the thread).
+    assert.ok(store.indexingBacklog < backlogBefore, `the slice of probe ${probe} committed`)
+  }
+  await caughtUp(store)
 })
 
 test('catchUp() during a slot refuses with a clear error instead of writing beside the thread', async (t) => {
@@ -143,16 +153,23 @@ test('close() during a slot finishes cleanly: deliveries it held are committed, 
   await assertExact(reopened, [...stored, ...late], 'reopened, caught up')
 })
 
-test('the index thread dying mid-slot leaves reads exact, and indexing resumes with a new thread', async (t) => {
-  const stored = rows(7008, 2500)
-  const { store } = await backlog(t, stored)
-  for (let kill = 0; kill < 3; kill++) {
-    await slotOpen(store)
-    const backlogBefore = store.indexingBacklog
-    await store.stopIndexThread()
-    assert.ok(store.indexingBacklog <= backlogBefore)
-    await assertExact(store, stored, `after kill ${kill}`)
-  }
-  await caughtUp(store)
-  await assertExact(store, stored, 'caught up')
-})
+for (const when of ['while it writes', 'after it committed and replied, before the reply is read'] as const) {
+  test(`the index thread dying mid-slot (${when}) leaves reads exact, and indexing resumes with a new thread`, async (t) => {
+    const stored = rows(7008, 2500)
+    const { store } = await backlog(t, stored, when === 'while it writes' ? 60 : 400)
+    for (let kill = 0; kill < 3; kill++) {
+      await slotOpen(store)
+      const backlogBefore = store.indexingBacklog
+      if (when !== 'while it writes') {
+        // The event loop stays busy while the thread commits and posts its reply: the reply and the exit race.
+        const until = performance.now() + 300
+        while (performance.now() < until);
+      }
+      await store.stopIndexThread()
+      assert.ok(store.indexingBacklog <= backlogBefore)
+      await assertExact(store, stored, `after kill ${kill}`)
+    }
+    await caughtUp(store)
+    await assertExact(store, stored, 'caught up')
+  })
+}
