@@ -24,6 +24,12 @@ const INDEXER_RETRY_MS = 1000
  */
 export type RunSlice = (maxRows: number) => Promise<void> | undefined
 
+/** Where slices run: `run` writes one; `starting` is null when it can at once, or settles once it can (the index thread is up). */
+export interface SliceRunner {
+  run: RunSlice
+  starting: () => Promise<void> | null
+}
+
 /**
  * Decides when the indexer takes its next slice: once deliveries have paused for idleMs, or at once
  * when the backlog passed maxTail, one slice at a time with a turn of the event loop between slices,
@@ -37,22 +43,24 @@ export class IndexScheduler {
   readonly #backlog: () => number
   /** Called after each slice that committed (the checkpoint thread copies what it wrote). */
   readonly #afterSlice: () => void
-  readonly #runSlice: RunSlice
+  readonly #runner: SliceRunner
   #lastCommitAt = 0
   #lastSubmitAt = 0
   #timer: NodeJS.Timeout | null = null
   #immediate: NodeJS.Immediate | null = null
   /** Set from the start of a slice until it ended (for an asynchronous one, its slot's promise). */
   #running: Promise<void> | true | null = null
+  /** Set while waiting for the runner to be able to start a slice (the index thread starting up). */
+  #starting = false
   #stopped = false
 
   constructor (indexer: Indexer, options: IndexingOptions, backlog: () => number, afterSlice: () => void,
-    runSlice: RunSlice = (maxRows) => { indexer.step(maxRows); return undefined }) {
+    runner: SliceRunner = { run: (maxRows) => { indexer.step(maxRows); return undefined }, starting: () => null }) {
     this.#indexer = indexer
     this.#options = { ...INDEXING_DEFAULTS, ...options }
     this.#backlog = backlog
     this.#afterSlice = afterSlice
-    this.#runSlice = runSlice
+    this.#runner = runner
   }
 
   /** A delivery was handed to the group commit: indexing keeps waiting while they come. */
@@ -68,7 +76,7 @@ export class IndexScheduler {
 
   /** Arms the next slice when there is a backlog and none is armed or running. */
   schedule (): void {
-    if (!this.#options.auto || this.#stopped || this.#timer !== null || this.#immediate !== null || this.#running !== null) return
+    if (!this.#options.auto || this.#stopped || this.#timer !== null || this.#immediate !== null || this.#running !== null || this.#starting) return
     const backlog = this.#backlog()
     if (backlog <= 0) return
     this.#arm(backlog > this.#options.maxTail ? 0 : this.#options.idleMs)
@@ -140,10 +148,27 @@ export class IndexScheduler {
   }
 
   #slice (): void {
+    let starting: Promise<void> | null
+    try {
+      starting = this.#runner.starting()
+    } catch {
+      this.#ended(false)
+      return
+    }
+    if (starting !== null) {
+      // Nothing is held meanwhile: deliveries commit and reads run as usual until the runner is ready.
+      this.#starting = true
+      const ready = (ok: boolean) => {
+        this.#starting = false
+        if (!this.#stopped) this.#arm(ok ? 0 : INDEXER_RETRY_MS)
+      }
+      starting.then(() => ready(true), () => ready(false))
+      return
+    }
     this.#running = true
     let slot: Promise<void> | undefined
     try {
-      slot = this.#runSlice(this.#options.sliceRows)
+      slot = this.#runner.run(this.#options.sliceRows)
     } catch {
       this.#ended(false)
       return

@@ -19,18 +19,23 @@ export interface IndexRequest {
   maxRows: number
 }
 
-export type IndexReply = Slice | { error: { message: string, code: string | undefined } }
+export type IndexReply = Slice | { error: { message: string, code: string | undefined } } | { ready: true }
 
 /**
  * Writes indexer slices on a worker thread with its own connection (index-worker.ts), so a slice's
  * SQLite work never holds the event loop. One slice at a time: the store asks for the next only after
  * this one settled. The thread starts at the first slice; if it dies, the slice in flight fails and
  * the next one starts a fresh thread. Only for database files.
+ *
+ * Starting takes a while (a thread, a connection, from source also transpiling: ~0.1–0.9 s on a busy
+ * core), and the store holds deliveries for as long as a slice runs, so it waits for starting() first.
  */
 export class IndexThread {
   readonly #data: IndexThreadData
   #worker: Worker | null = null
   #pending: { resolve: (slice: Slice) => void, reject: (error: unknown) => void } | null = null
+  /** Settles once the running thread has its connection (or died first); null once it has. */
+  #starting: Promise<void> | null = null
 
   constructor (data: IndexThreadData) {
     this.#data = data
@@ -44,9 +49,16 @@ export class IndexThread {
   slice (maxRows: number): Promise<Slice> {
     if (this.#pending !== null) return Promise.reject(new Error('an index slice is already running'))
     return new Promise((resolve, reject) => {
+      const worker = this.#thread() // throws (the promise rejects) when no thread can start; nothing is pending then
       this.#pending = { resolve, reject }
-      this.#thread().postMessage({ maxRows } satisfies IndexRequest)
+      worker.postMessage({ maxRows } satisfies IndexRequest)
     })
+  }
+
+  /** Null when the thread is up with its connection; otherwise starts it, and settles once it is up or has died. */
+  starting (): Promise<void> | null {
+    if (this.#worker === null) this.#thread()
+    return this.#starting
   }
 
   #settle (): { resolve: (slice: Slice) => void, reject: (error: unknown) => void } | null {
@@ -59,7 +71,15 @@ export class IndexThread {
     if (this.#worker !== null) return this.#worker
     const worker = startThread('index-worker', this.#data)
     worker.unref() // an idle index thread never keeps the process alive; a backlog is indexed at the next start
+    let up: { resolve: () => void, reject: (error: unknown) => void }
+    this.#starting = new Promise((resolve, reject) => { up = { resolve, reject } })
+    this.#starting.catch(() => {}) // also reported to whoever awaits it
     worker.on('message', (reply: IndexReply) => {
+      if ('ready' in reply) {
+        if (this.#worker === worker) this.#starting = null
+        up.resolve()
+        return
+      }
       const pending = this.#settle()
       if (pending === null) return
       if ('error' in reply) {
@@ -74,7 +94,10 @@ export class IndexThread {
     worker.on('exit', (code) => {
       if (this.#worker !== worker) return
       this.#worker = null
-      this.#settle()?.reject(new Error(`index thread exited with code ${code}`))
+      this.#starting = null
+      const error = new Error(`index thread exited with code ${code}`)
+      up.reject(error)
+      this.#settle()?.reject(error)
     })
     worker.on('error', () => {}) // reported by 'exit'
     this.#worker = worker

@@ -34,6 +34,7 @@ db.pragma(`wal_autocheckpoint = ${walAutocheckpointPages}`)
 db.pragma(`cache_size = -${cacheSizeKiB}`)
 registerFoldCase(db)
 const writer = new IndexWriter(db)
+parentPort!.postMessage({ ready: true } satisfies IndexReply)
 
 parentPort!.on('message', ({ maxRows }: IndexRequest) => {
   let reply: IndexReply

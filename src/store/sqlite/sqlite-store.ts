@@ -142,7 +142,7 @@ export class SqliteStore implements MessageStore {
     this.#pin = this.#db.prepare('SELECT indexed_through FROM read_state WHERE id = 1').pluck()
     const thread = this.#indexThread
     this.#indexing = new IndexScheduler(this.#indexer, options.indexing ?? {}, () => this.indexingBacklog, () => this.#checkpointer?.start(),
-      thread === null ? undefined : (maxRows) => this.#slot(thread, maxRows))
+      thread === null ? undefined : { run: (maxRows) => this.#slot(thread, maxRows), starting: () => thread.starting() })
     this.#writes = this.#groupCommit(options.guard)
     this.#probe = this.#readinessProbe()
 
