@@ -129,6 +129,19 @@ test('the readiness probe during a slot waits for its end: its write and the sli
   await caughtUp(store)
 })
 
+test('the thread starting up holds nothing: a delivery meanwhile commits before the first slice', async (t) => {
+  const stored = rows(7010, 1000)
+  const { store } = await backlog(t, stored)
+  // The scheduler has asked for the thread by now (idleMs 1); starting it takes far longer than a commit.
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  assert.equal(store.indexingSlotOpen, false, 'no slot while the thread starts')
+  const late = rows(7011, 1, 'late')[0]!
+  assert.equal(await store.save(late), 'created')
+  assert.equal(store.indexingBacklog, stored.length + 1, 'committed before any slice')
+  await caughtUp(store)
+  await assertExact(store, [...stored, late], 'caught up')
+})
+
 test('catchUp() during a slot refuses with a clear error instead of writing beside the thread', async (t) => {
   const { store } = await backlog(t, rows(7005, 1000))
   await slotOpen(store)
