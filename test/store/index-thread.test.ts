@@ -8,6 +8,7 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import { random } from '../../scripts/random.ts'
 import { tempDir } from '../helper.ts'
 import { plainMatches, plainStats } from '../helpers/plain-stats.ts'
+import { walProgress } from '../helpers/wal.ts'
 
 // A database file indexes on the index thread (index-thread.ts) inside slots (SqliteStore): these tests
 // act while a slot is open and check that reads stay exact and every other writer waits for its end.
@@ -140,6 +141,19 @@ test('the thread starting up holds nothing: a delivery meanwhile commits before 
   assert.equal(store.indexingBacklog, stored.length + 1, 'committed before any slice')
   await caughtUp(store)
   await assertExact(store, [...stored, late], 'caught up')
+})
+
+test('the WAL starts over while the thread catches up, although every slice commits under a pinned snapshot', async (t) => {
+  const { store, filename } = await backlog(t, rows(7012, 6000), 60)
+  let frames = 0
+  let restarts = 0
+  while (store.indexingBacklog > 0 || store.indexingSlotOpen) {
+    const now = walProgress(filename).frames
+    if (now < frames) restarts++
+    frames = now
+    await new Promise((resolve) => setTimeout(resolve, 2))
+  }
+  assert.ok(restarts > 0, 'the WAL started over at least once')
 })
 
 test('catchUp() during a slot refuses with a clear error instead of writing beside the thread', async (t) => {

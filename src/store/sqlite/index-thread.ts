@@ -15,11 +15,15 @@ export interface IndexThreadData {
   lowPriority: boolean
 }
 
-export interface IndexRequest {
-  maxRows: number
-}
+/** A slice of at most maxRows rows, or a PASSIVE checkpoint (see checkpoint()). */
+export type IndexRequest = { maxRows: number } | { checkpoint: true }
 
-export type IndexReply = Slice | { error: { message: string, code: string | undefined } } | { ready: true }
+export type IndexReply = Slice | { checkpointed: true } | { error: { message: string, code: string | undefined } } | { ready: true }
+
+interface Pending {
+  resolve: (reply: Slice | { checkpointed: true }) => void
+  reject: (error: unknown) => void
+}
 
 /**
  * Writes indexer slices on a worker thread with its own connection (index-worker.ts), so a slice's
@@ -33,7 +37,7 @@ export type IndexReply = Slice | { error: { message: string, code: string | unde
 export class IndexThread {
   readonly #data: IndexThreadData
   #worker: Worker | null = null
-  #pending: { resolve: (slice: Slice) => void, reject: (error: unknown) => void } | null = null
+  #pending: Pending | null = null
   /** Settles once the running thread has its connection (or died first); null once it has. */
   #starting: Promise<void> | null = null
 
@@ -47,11 +51,24 @@ export class IndexThread {
    * committed: the caller reads the state again).
    */
   slice (maxRows: number): Promise<Slice> {
-    if (this.#pending !== null) return Promise.reject(new Error('an index slice is already running'))
+    return this.#request({ maxRows }) as Promise<Slice>
+  }
+
+  /**
+   * Copies the WAL into the database file (PASSIVE: never waits for, nor blocks, other connections).
+   * The store asks for it between slots, with nothing pinned: a WAL fully copied when the next slot
+   * begins lets that slot's commit start the WAL over. https://www.sqlite.org/wal.html#avoiding_excessively_large_wal_files
+   */
+  async checkpoint (): Promise<void> {
+    await this.#request({ checkpoint: true })
+  }
+
+  #request (request: IndexRequest): Promise<Slice | { checkpointed: true }> {
+    if (this.#pending !== null) return Promise.reject(new Error('an index thread request is already running'))
     return new Promise((resolve, reject) => {
       const worker = this.#thread() // throws (the promise rejects) when no thread can start; nothing is pending then
       this.#pending = { resolve, reject }
-      worker.postMessage({ maxRows } satisfies IndexRequest)
+      worker.postMessage(request)
     })
   }
 
@@ -61,7 +78,7 @@ export class IndexThread {
     return this.#starting
   }
 
-  #settle (): { resolve: (slice: Slice) => void, reject: (error: unknown) => void } | null {
+  #settle (): Pending | null {
     const pending = this.#pending
     this.#pending = null
     return pending

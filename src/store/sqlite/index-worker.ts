@@ -36,10 +36,15 @@ registerFoldCase(db)
 const writer = new IndexWriter(db)
 parentPort!.postMessage({ ready: true } satisfies IndexReply)
 
-parentPort!.on('message', ({ maxRows }: IndexRequest) => {
+parentPort!.on('message', (request: IndexRequest) => {
   let reply: IndexReply
   try {
-    reply = writer.write(maxRows)
+    if ('checkpoint' in request) {
+      db.pragma('wal_checkpoint(PASSIVE)')
+      reply = { checkpointed: true }
+    } else {
+      reply = writer.write(request.maxRows)
+    }
   } catch (error) {
     // better-sqlite3 rolls back when the body throws; a failed COMMIT can leave the transaction open.
     if (db.inTransaction) db.exec('ROLLBACK')

@@ -68,6 +68,14 @@ const TUNING_DEFAULTS: Required<TuningOptions> = {
 const EXPORT_PAGE_ROWS = 250
 
 /**
+ * Slices on the index thread between two WAL checkpoints it runs with nothing pinned (see #slot). A
+ * slice at a million rows writes ~2.7 MB of WAL; with a slot pinned around every slice, the WAL could
+ * not start over while the indexer caught up: 275 MB after a 40,000-row backlog, against 45 MB with
+ * slices on this connection. Every 8 slices keeps it near the 40 MB autocheckpoint backstop.
+ */
+const SLICES_PER_WAL_CHECKPOINT = 8
+
+/**
  * The SQLite engine: one connection, statements prepared once, writes group-committed.
  *
  * The acknowledgement path writes only the row, its primary key and the time-order index (see
@@ -106,6 +114,8 @@ export class SqliteStore implements MessageStore {
   readonly #pin: Statement
   /** A slice may have committed without the state here knowing it (the thread died): read it again first. */
   #stale = false
+  /** Slices on the index thread since its last checkpoint. */
+  #slicesSinceCheckpoint = 0
   readonly #probe: { select: Statement, write: () => void }
   /** Highest rowid committed so far: the backlog is (indexedThrough, #newestRow]. */
   #newestRow = 0
@@ -142,7 +152,7 @@ export class SqliteStore implements MessageStore {
     this.#pin = this.#db.prepare('SELECT indexed_through FROM read_state WHERE id = 1').pluck()
     const thread = this.#indexThread
     this.#indexing = new IndexScheduler(this.#indexer, options.indexing ?? {}, () => this.indexingBacklog, () => this.#checkpointer?.start(),
-      thread === null ? undefined : { run: (maxRows) => this.#slot(thread, maxRows), starting: () => thread.starting() })
+      thread === null ? undefined : { run: (maxRows) => this.#slot(thread, maxRows), starting: () => thread.starting() ?? this.#walCheckpoint(thread) })
     this.#writes = this.#groupCommit(options.guard)
     this.#probe = this.#readinessProbe()
 
@@ -237,6 +247,7 @@ export class SqliteStore implements MessageStore {
       const slice = await thread.slice(maxRows)
       this.#endRead()
       this.#indexer.advanced(slice)
+      this.#slicesSinceCheckpoint++
     } catch (error) {
       this.#endRead()
       // The thread may have died after its COMMIT: only the database knows where the watermark is now.
@@ -249,6 +260,20 @@ export class SqliteStore implements MessageStore {
     } finally {
       this.#writes.release()
     }
+  }
+
+  /**
+   * Every few slices, before the next slot, the thread checkpoints with nothing held or pinned. SQLite
+   * starts the WAL over at a commit only when the WAL was fully copied as its transaction began and no
+   * reader is inside the WAL; a slot's pinned snapshot is such a reader unless the WAL was fully copied
+   * when it began. The checkpoint makes both true for the next slot, unless a delivery commits between.
+   * https://www.sqlite.org/walformat.html#wal_reset
+   */
+  #walCheckpoint (thread: IndexThread): Promise<void> | null {
+    if (this.#slicesSinceCheckpoint < SLICES_PER_WAL_CHECKPOINT) return null
+    this.#slicesSinceCheckpoint = 0
+    // A failed checkpoint only leaves the WAL longer: the checkpoint thread and the backstop still copy it.
+    return thread.checkpoint().catch(() => {})
   }
 
   #endRead (): void {
