@@ -34,7 +34,9 @@ export interface SliceRunner {
  * Decides when the indexer takes its next slice: once deliveries have paused for idleMs, or at once
  * when the backlog passed maxTail, one slice at a time with a turn of the event loop between slices,
  * so deliveries go first. A slice on the index thread is asynchronous: the next is only armed when it
- * ended, and `slot` is the promise of the one running, for writers that must wait for it.
+ * ended, and `slot` is the promise of the one running, for writers that must wait for it. Before a
+ * slice, the runner may ask to wait (the index thread starting, or checkpointing between slots): nothing
+ * is held meanwhile, and the slice is armed again once it is ready.
  */
 export class IndexScheduler {
   readonly #indexer: Indexer

@@ -10,7 +10,7 @@ import { registerFoldCase } from './search-text.ts'
 // The index thread (index-thread.ts): its own connection to the store's file, which writes the indexer's
 // slices, so their 13–60 ms of SQLite work at a million rows never holds the event loop. The main thread
 // pins its read snapshot and holds its own commits while a slice runs (SqliteStore), so nothing else
-// writes meanwhile.
+// writes meanwhile. Between slices, now and then, it also checkpoints the WAL, so that it can start over.
 
 const { filename, identity, busyTimeoutMs, cacheSizeKiB, walAutocheckpointPages, lowPriority } = workerData as IndexThreadData
 
