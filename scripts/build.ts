@@ -1,7 +1,7 @@
 /**
  * `npm run build`: the production build, one ES module at dist/server.js (plus its source map), and
- * the entries of the store's two threads (src/store/sqlite/start-thread.ts): dist/scan-worker.js and
- * dist/checkpoint-worker.js.
+ * the entries of the store's three threads (src/store/sqlite/start-thread.ts): dist/scan-worker.js,
+ * dist/checkpoint-worker.js and dist/index-worker.js.
  *
  * Why a bundle and not tsc's file-per-module output: Node 20 spends most of a cold start resolving,
  * reading and linking a few thousand small module files (TypeBox's ESM build alone is hundreds).
@@ -27,7 +27,8 @@ export async function buildServer (outdir: string): Promise<void> {
     entryPoints: {
       server: source('src/server.ts'),
       'scan-worker': source('src/store/sqlite/scan-worker.ts'),
-      'checkpoint-worker': source('src/store/sqlite/checkpoint-worker.ts')
+      'checkpoint-worker': source('src/store/sqlite/checkpoint-worker.ts'),
+      'index-worker': source('src/store/sqlite/index-worker.ts')
     },
     outdir,
     bundle: true,

@@ -9,10 +9,14 @@ interface Pending<T, R> {
  * `commitBatch` (one transaction, one journal sync), scheduled with setImmediate so it runs after
  * the poll phase that delivered them. Each promise settles only after its batch's commit returned;
  * if the commit throws, every item of that batch (and only that batch) is rejected.
+ *
+ * hold() pauses the commits while another connection writes (the index thread's slice, see
+ * SqliteStore): items still queue, and release() commits them at the next check phase.
  */
 export class GroupCommit<T, R> {
   #pending: Array<Pending<T, R>> = []
   #scheduled = false
+  #held = false
   readonly #commitBatch: (items: T[]) => R[]
 
   constructor (commitBatch: (items: T[]) => R[]) {
@@ -33,9 +37,24 @@ export class GroupCommit<T, R> {
     return this.#pending.length
   }
 
-  /** Commits everything pending now; also called on close so nothing submitted is dropped. */
+  /** Until release(), nothing commits: submit() queues and flush() does nothing. */
+  hold (): void {
+    this.#held = true
+  }
+
+  /** Commits resume: what queued meanwhile is committed after the poll phase, as one batch. */
+  release (): void {
+    this.#held = false
+    if (this.#pending.length > 0 && !this.#scheduled) {
+      this.#scheduled = true
+      setImmediate(() => this.flush())
+    }
+  }
+
+  /** Commits everything pending now (unless held); also called on close so nothing submitted is dropped. */
   flush (): void {
     this.#scheduled = false
+    if (this.#held) return
     const batch = this.#pending
     if (batch.length === 0) return
     this.#pending = []

@@ -46,21 +46,35 @@ export class RowTally {
   }
 }
 
+/** An indexed row as the tail tally needs it: what crosses back from the index thread. */
+export interface IndexedRow {
+  row: number
+  from_msisdn: string
+  ts_key: string
+}
+
+/** What one slice did: the state it started from and the one it committed, and the rows it indexed (oldest first). */
+export interface Slice {
+  before: ReadState
+  after: ReadState
+  rows: IndexedRow[]
+}
+
 /**
- * Maintains the read models of migration 2 for rows past the watermark, in its own transactions.
+ * Writes the read models of migration 2 for rows past the watermark, one transaction per slice, on the
+ * connection it is given: the store's own (in-memory databases, catchUp()) or the index thread's
+ * (index-worker.ts). It keeps no state between slices: each reads the watermark inside its transaction,
+ * so another connection's writes to read_state (retention, deleter.ts) are always seen.
  *
  * These transactions hold only data derived from `messages`, so they commit with synchronous=NORMAL:
  * a power cut may lose the newest one, and then its watermark is lost with it and the same rows are
  * indexed again. The next acknowledged (synchronous=FULL) commit syncs the whole WAL, these frames included.
  * https://www.sqlite.org/pragma.html#pragma_synchronous
  */
-export class Indexer {
+export class IndexWriter {
   readonly #db: Database.Database
   readonly #s: Record<'tail' | 'senderRow' | 'senderCount' | 'senderInsert' | 'senderUpdate' | 'time' | 'gram' |
   'search' | 'state' | 'readState', Statement>
-
-  #state: ReadState
-  #tail: TailTally
 
   constructor (db: Database.Database) {
     this.#db = db
@@ -81,13 +95,80 @@ export class Indexer {
       readState: db.prepare(`SELECT indexed_through AS indexedThrough, indexed_rows AS indexedRows, senders
         FROM read_state WHERE id = 1`)
     }
-    this.#state = this.#s.readState.get() as ReadState
+  }
+
+  /** The committed state, as this connection sees it now. */
+  readState (): ReadState {
+    return this.#s.readState.get() as ReadState
+  }
+
+  /**
+   * Indexes up to `maxRows` rows past the committed watermark in one transaction (none: caught up, and
+   * nothing is written). Throws what SQLite throws; the watermark then stays where it was.
+   */
+  write (maxRows: number): Slice {
+    this.#db.pragma('synchronous = NORMAL')
+    try {
+      return this.#db.transaction((): Slice => {
+        const before = this.readState()
+        const rows = this.#s.tail.all(before.indexedThrough, maxRows) as ModelRow[]
+        if (rows.length === 0) return { before, after: before, rows: [] }
+        const tally = new RowTally()
+        const { senders, times, grams } = tally
+        for (const r of rows) {
+          this.#s.senderRow.run(r.from_msisdn, r.ts_key, r.message_id, r.row)
+          const entry = tally.add(r)
+          if (entry !== null) this.#s.search.run(r.row, entry)
+        }
+        let newSenders = 0
+        for (const [from, n] of senders) {
+          if (this.#s.senderCount.get(from) === undefined) {
+            this.#s.senderInsert.run(from, n)
+            newSenders++
+          } else {
+            this.#s.senderUpdate.run(n, from)
+          }
+        }
+        times.forEach((buckets, level) => {
+          for (const [bucket, n] of buckets) this.#s.time.run(level, bucket, n)
+        })
+        for (const [gram, n] of grams.entries()) this.#s.gram.run(gram, n)
+        const last = rows[rows.length - 1]!.row
+        this.#s.state.run(last, rows.length, newSenders)
+        return {
+          before,
+          after: { indexedThrough: last, indexedRows: before.indexedRows + rows.length, senders: before.senders + newSenders },
+          rows: rows.map((r) => ({ row: r.row, from_msisdn: r.from_msisdn, ts_key: r.ts_key }))
+        }
+      }).immediate()
+    } finally {
+      // Back to the durability the acknowledgement path promises, whatever happened above.
+      this.#db.pragma('synchronous = FULL')
+    }
+  }
+}
+
+/**
+ * The store's view of the read models: the committed watermark and the rows past it (the tail tally),
+ * which reads merge (read-model.ts). Slices are written on this connection by step(), or on the index
+ * thread's, whose outcome advanced() applies here.
+ */
+export class Indexer {
+  readonly #db: Database.Database
+  readonly #writer: IndexWriter
+  #state: ReadState
+  #tail: TailTally
+
+  constructor (db: Database.Database) {
+    this.#db = db
+    this.#writer = new IndexWriter(db)
+    this.#state = this.#writer.readState()
     this.#tail = TailTally.read(db, this.#state.indexedThrough)
   }
 
-  /** Reads the committed state again, after another writer of read_state (deleter.ts) committed. */
+  /** Reads the committed state again, after another writer of read_state (deleter.ts, a lost slice) committed. */
   reload (): void {
-    this.#state = this.#s.readState.get() as ReadState
+    this.#state = this.#writer.readState()
     this.#tail = TailTally.read(this.#db, this.#state.indexedThrough)
   }
 
@@ -107,48 +188,27 @@ export class Indexer {
   }
 
   /**
-   * Indexes up to `maxRows` rows past the watermark in one transaction; returns how many it indexed
-   * (0: caught up). Throws what SQLite throws; the watermark then stays where it was.
+   * Indexes up to `maxRows` rows past the watermark in one transaction on this connection; returns how
+   * many it indexed (0: caught up). Throws what SQLite throws; the watermark then stays where it was.
    */
   step (maxRows: number): number {
-    const rows = this.#s.tail.all(this.#state.indexedThrough, maxRows) as ModelRow[]
-    if (rows.length === 0) return 0
-    const last = rows[rows.length - 1]!.row
-    let newSenders = 0
-    this.#db.pragma('synchronous = NORMAL')
-    try {
-      this.#db.transaction(() => {
-        const tally = new RowTally()
-        const { senders, times, grams } = tally
-        for (const r of rows) {
-          this.#s.senderRow.run(r.from_msisdn, r.ts_key, r.message_id, r.row)
-          const entry = tally.add(r)
-          if (entry !== null) this.#s.search.run(r.row, entry)
-        }
-        for (const [from, n] of senders) {
-          if (this.#s.senderCount.get(from) === undefined) {
-            this.#s.senderInsert.run(from, n)
-            newSenders++
-          } else {
-            this.#s.senderUpdate.run(n, from)
-          }
-        }
-        times.forEach((buckets, level) => {
-          for (const [bucket, n] of buckets) this.#s.time.run(level, bucket, n)
-        })
-        for (const [gram, n] of grams.entries()) this.#s.gram.run(gram, n)
-        this.#s.state.run(last, rows.length, newSenders)
-      }).immediate()
-    } finally {
-      // Back to the durability the acknowledgement path promises, whatever happened above.
-      this.#db.pragma('synchronous = FULL')
+    const slice = this.#writer.write(maxRows)
+    this.advanced(slice)
+    return slice.rows.length
+  }
+
+  /**
+   * A slice committed (here or on another connection): its rows leave the tail. It must have started
+   * from this state; a slice that did not (a writer this store does not know of) is not applied, the
+   * state is read again instead, so reads never count a row twice or miss one.
+   */
+  advanced (slice: Slice): void {
+    if (slice.rows.length === 0) return
+    if (slice.before.indexedThrough !== this.#state.indexedThrough || slice.before.indexedRows !== this.#state.indexedRows) {
+      this.reload()
+      return
     }
-    this.#state = {
-      indexedThrough: last,
-      indexedRows: this.#state.indexedRows + rows.length,
-      senders: this.#state.senders + newSenders
-    }
-    this.#tail.indexed(rows)
-    return rows.length
+    this.#state = slice.after
+    this.#tail.indexed(slice.rows)
   }
 }
