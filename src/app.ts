@@ -69,7 +69,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(validation)
   await app.register(errorHandler)
   await app.register(ingestOutcome, { signatureSources: signatureSources(config, providers), providerSources: providers.map((p) => p.source) })
-  await app.register(accessLog)
+  await app.register(accessLog, { destination: logStream })
   await app.register(appMetrics, { droppedLogLines: () => logStream instanceof LogLines ? logStream.dropped : 0 })
   await app.register(lifecycle)
   await app.register(store, { database: config.database })

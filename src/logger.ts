@@ -1,5 +1,8 @@
 import type { LoggerOptions } from 'pino'
 
+/** pino's `timestamp` option: the `ts` field as it appears in a line, comma first. */
+export const timestamp = (): string => `,"ts":"${new Date().toISOString()}"`
+
 /**
  * One JSON object per line on stdout: `ts` as ISO-8601, `level` as a word, and never the signature
  * header or the secret, even if a future log call passes whole headers or the config.
@@ -10,7 +13,7 @@ export function loggerOptions (level: string): LoggerOptions {
     level,
     base: null,
     messageKey: 'msg',
-    timestamp: () => `,"ts":"${new Date().toISOString()}"`,
+    timestamp,
     formatters: { level: (label) => ({ level: label }) },
     redact: {
       paths: [

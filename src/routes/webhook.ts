@@ -77,7 +77,11 @@ const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRouteOptions> = async (fas
       }
     },
     ...orderedChecks(fastify, checks),
-    onSend: async (request, reply) => { fastify.ingestOutcome.finishWebhook(request, reply.statusCode) }
+    // A callback hook, not an async one: no promise per request on the hot path.
+    onSend: (request, reply, payload, done) => {
+      fastify.ingestOutcome.finishWebhook(request, reply.statusCode)
+      done(null, payload)
+    }
   }, async (request) => {
     const { message_id: messageId, from, to, ts, text } = request.body
     const outcome = await fastify.store.save({ message_id: messageId, from, to, ts, text: text ?? null })

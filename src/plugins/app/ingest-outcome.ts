@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 import promClient from 'prom-client'
+import { CounterTally } from '../../lib/counter-tally.ts'
 import { KEYS_USED, type KeyUsed } from '../../lib/keyring.ts'
 import type { SaveOutcome } from '../../store/port.ts'
 
@@ -87,11 +88,15 @@ export interface IngestOutcomeOptions {
 
 export default fp<IngestOutcomeOptions>(async (fastify, options) => {
   const registers = [fastify.metricsRegistry]
+  // The two counters every delivery moves are counted in tallies, added at each scrape (lib/counter-tally.ts).
+  const webhookTally = new CounterTally<'result'>()
+  const signatureTally = new CounterTally<'source' | 'key'>()
   const webhookRequests = new promClient.Counter({
     name: 'webhook_requests_total',
     help: 'POST /webhook requests by outcome.',
     labelNames: ['result'] as const,
-    registers
+    registers,
+    collect () { webhookTally.flush(this) }
   })
   const deliveries = new promClient.Counter({
     name: 'provider_deliveries_total',
@@ -109,7 +114,8 @@ export default fp<IngestOutcomeOptions>(async (fastify, options) => {
     name: 'signature_checks_total',
     help: 'Signature checks by scheme and the key that matched: current, previous (a rotation in progress) or none (refused).',
     labelNames: ['source', 'key'] as const,
-    registers
+    registers,
+    collect () { signatureTally.flush(this) }
   })
   for (const result of INITIAL_WEBHOOK_RESULTS) webhookRequests.inc({ result }, 0)
   for (const source of options.providerSources) {
@@ -125,7 +131,7 @@ export default fp<IngestOutcomeOptions>(async (fastify, options) => {
 
   const outcome: IngestOutcome = {
     signatureChecked (source, key) {
-      signatureChecks.inc({ source, key })
+      signatureTally.increment(`${source} ${key}`, { source, key })
     },
     webhookMessageId (request, messageId) {
       request.ingest = { message_id: messageId }
@@ -142,7 +148,7 @@ export default fp<IngestOutcomeOptions>(async (fastify, options) => {
         ? (fields.dup === true ? 'duplicate' : 'created')
         : failureFor(status)
       request.ingest = { ...fields, dup: result === 'duplicate', result }
-      webhookRequests.inc({ result })
+      webhookTally.increment(result, { result })
     },
     finishDelivery (request, source, status) {
       const outcomes = savedOutcomes.get(request) ?? []

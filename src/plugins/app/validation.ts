@@ -32,11 +32,23 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Whether coercing text against `schema` could produce a number, so rejectNonFinite has something to
+ * check. Conservative: any mention of a numeric type, or a reference it cannot see through.
+ * Header schemas (strings only) skip the wrapper: it copied every header into an array per request.
+ */
+function mayCoerceNumbers (schema: unknown): boolean {
+  const text = JSON.stringify(schema)
+  return text.includes('"number"') || text.includes('"integer"') || text.includes('"$ref"')
+}
+
 export default fp(async (fastify) => {
   const bodies = new Ajv({ ...shared, coerceTypes: false, useDefaults: false, removeAdditional: false })
   fastify.decorate('compileBodyValidator', (schema: object) => bodies.compile(schema))
   const textParts = new Ajv({ ...shared, coerceTypes: 'array', useDefaults: true, removeAdditional: true })
   fastify.setValidatorCompiler(({ schema, httpPart }) => {
-    return httpPart === 'body' ? bodies.compile(schema) : rejectNonFinite(textParts.compile(schema))
+    if (httpPart === 'body') return bodies.compile(schema)
+    const validate = textParts.compile(schema)
+    return mayCoerceNumbers(schema) ? rejectNonFinite(validate) : validate
   })
 }, { name: 'validation' })
