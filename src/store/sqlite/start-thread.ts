@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads'
 
 /**
- * Starts one of the store's threads by the name of its entry module (`scan-worker`, `checkpoint-worker`).
+ * Starts one of the store's threads by the name of its entry module (`scan-worker`, `checkpoint-worker`,
+ * `index-worker`).
  *
  * In the production bundle the store's code is part of dist/server.js, next to dist/<name>.js
  * (scripts/build.ts builds them all). From source (tsx: dev and tests) it sits next to <name>.ts, and a
