@@ -144,7 +144,9 @@ export class SqliteStore implements MessageStore {
         filename: options.filename,
         identity: identityOf(options.filename),
         busyTimeoutMs: options.busyTimeoutMs ?? 100,
-        cacheSizeKiB: tuning.cacheSizeKiB,
+        // Half the main connection's: the thread's pages are mostly the read models' hot leaves, and the memory
+        // adds to the process's RSS (docs/performance.md).
+        cacheSizeKiB: Math.ceil(tuning.cacheSizeKiB / 2),
         // The thread's commits checkpoint like this connection's: rarely, as a bound, while the checkpoint thread runs.
         walAutocheckpointPages: this.#checkpointer === null ? tuning.walAutocheckpointPages : tuning.walBackstopPages,
         lowPriority: tuning.indexThread === 'low'
