@@ -1,8 +1,8 @@
 import type { Worker } from 'node:worker_threads'
-import { SqliteError } from 'better-sqlite3'
 import type { identityOf } from './file-guard.ts'
 import type { Slice } from './indexer.ts'
 import { startThread } from './start-thread.ts'
+import { fromThreadError, type ThreadError } from './worker-support.ts'
 
 export interface IndexThreadData {
   filename: string
@@ -18,7 +18,7 @@ export interface IndexThreadData {
 /** A slice of at most maxRows rows, or a PASSIVE checkpoint (see checkpoint()). */
 export type IndexRequest = { maxRows: number } | { checkpoint: true }
 
-export type IndexReply = Slice | { checkpointed: true } | { error: { message: string, code: string | undefined } } | { ready: true }
+export type IndexReply = Slice | { checkpointed: true } | { error: ThreadError } | { ready: true }
 
 interface Pending {
   resolve: (reply: Slice | { checkpointed: true }) => void
@@ -100,8 +100,7 @@ export class IndexThread {
       const pending = this.#settle()
       if (pending === null) return
       if ('error' in reply) {
-        const { message, code } = reply.error
-        pending.reject(code === undefined ? new Error(message) : new SqliteError(message, code))
+        pending.reject(fromThreadError(reply.error))
       } else {
         pending.resolve(reply)
       }

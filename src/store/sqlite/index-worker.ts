@@ -1,11 +1,10 @@
-import { readlinkSync } from 'node:fs'
-import { setPriority } from 'node:os'
 import { parentPort, workerData } from 'node:worker_threads'
-import Database, { SqliteError } from 'better-sqlite3'
+import Database from 'better-sqlite3'
 import { sameFile, identityOf } from './file-guard.ts'
 import type { IndexReply, IndexRequest, IndexThreadData } from './index-thread.ts'
 import { IndexWriter } from './indexer.ts'
 import { registerFoldCase } from './search-text.ts'
+import { lowerThreadPriority, toThreadError } from './worker-support.ts'
 
 // The index thread (index-thread.ts): its own connection to the store's file, which writes the indexer's
 // slices, so their 13–60 ms of SQLite work at a million rows never holds the event loop. The main thread
@@ -14,13 +13,8 @@ import { registerFoldCase } from './search-text.ts'
 
 const { filename, identity, busyTimeoutMs, cacheSizeKiB, walAutocheckpointPages, lowPriority } = workerData as IndexThreadData
 
-if (lowPriority) {
-  // Same as the scan thread: on Linux each thread has its own nice value, and at 19 this one runs on the
-  // CPU the event loop leaves. Elsewhere, or without /proc, it keeps normal priority.
-  try {
-    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), 19)
-  } catch {}
-}
+// Like the scan thread: it runs on the CPU the event loop leaves.
+if (lowPriority) lowerThreadPriority()
 
 // The file the store opened, not whatever the path names now: after the file was removed or replaced
 // (file-guard.ts), a slice written here would be another database's, and the store would apply it to its own.
@@ -48,9 +42,7 @@ parentPort!.on('message', (request: IndexRequest) => {
   } catch (error) {
     // better-sqlite3 rolls back when the body throws; a failed COMMIT can leave the transaction open.
     if (db.inTransaction) db.exec('ROLLBACK')
-    // Only message and code cross the thread boundary; the main thread rebuilds the SqliteError.
-    const code = error instanceof SqliteError ? error.code : undefined
-    reply = { error: { message: (error as Error).message, code } }
+    reply = { error: toThreadError(error) }
   }
   parentPort!.postMessage(reply)
 })

@@ -1,23 +1,19 @@
-import { readlinkSync } from 'node:fs'
-import { setPriority } from 'node:os'
 import { parentPort, workerData } from 'node:worker_threads'
-import Database, { SqliteError } from 'better-sqlite3'
+import Database from 'better-sqlite3'
 import type { ScanReply, ScanRequest } from './scanner.ts'
 import { registerFoldCase } from './search-text.ts'
 import { statementCache } from './statement-cache.ts'
+import { lowerThreadPriority, toThreadError } from './worker-support.ts'
 
 // The scan thread (scanner.ts): its own read-only connection to the store's file, for the reads that
 // must test rows one by one. WAL lets it read while the main connection commits.
 
 const { filename } = workerData as { filename: string }
 
-// Deliveries first. On Linux every thread has its own nice value, so this one takes the lowest priority
-// and a scan runs on the CPU the acknowledgement path leaves: the commit's fsync waits, idle time, other
-// cores: with ingest and a search loop sharing one core, ingest kept more throughput and a lower p99, and
-// the searches still finished about as fast. Elsewhere, or without /proc, the scan keeps normal priority.
-try {
-  setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), 19)
-} catch {}
+// Deliveries first: a scan runs on the CPU the acknowledgement path leaves (the commit's fsync waits, idle
+// time, other cores). With ingest and a search loop sharing one core, ingest kept more throughput and a
+// lower p99, and the searches still finished about as fast.
+lowerThreadPriority()
 const db = new Database(filename, { readonly: true, fileMustExist: true, timeout: 1000 })
 // A scan reads each page once, so a big page cache would only hold memory: 1 MiB (better-sqlite3's default is 16).
 db.pragma('cache_size = -1024')
@@ -36,9 +32,7 @@ parentPort!.on('message', (request: ScanRequest) => {
   try {
     reply = { id: request.id, ...read(request) }
   } catch (error) {
-    // Only message and code cross the thread boundary; the main thread rebuilds the SqliteError.
-    const code = error instanceof SqliteError ? error.code : undefined
-    reply = { id: request.id, error: { message: (error as Error).message, code } }
+    reply = { id: request.id, error: toThreadError(error) }
   }
   parentPort!.postMessage(reply)
 })

@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads'
-import { SqliteError } from 'better-sqlite3'
 import { StoreUnavailableError } from '../errors.ts'
 import { startThread } from './start-thread.ts'
+import { fromThreadError, type ThreadError } from './worker-support.ts'
 
 /** Named parameters of a read's SQL. */
 export type Params = Record<string, string | number>
@@ -22,7 +22,7 @@ export interface ScanRequest extends Scan {
 
 export type ScanReply =
   | { id: number, rows: unknown[], total: number | null }
-  | { id: number, error: { message: string, code: string | undefined } }
+  | { id: number, error: ThreadError }
 
 /**
  * Runs scans on a worker thread with its own read-only connection, so that a search which must fold and
@@ -59,8 +59,7 @@ export class Scanner {
       if (pending === undefined) return
       this.#pending.delete(reply.id)
       if ('error' in reply) {
-        const { message, code } = reply.error
-        pending.reject(code === undefined ? new Error(message) : new SqliteError(message, code))
+        pending.reject(fromThreadError(reply.error))
       } else {
         pending.resolve(reply)
       }
