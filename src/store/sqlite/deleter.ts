@@ -52,27 +52,32 @@ export class Deleter {
     // transaction) and is simply done again by the next sweep, so it need not wait for its own fsync;
     // the next acknowledged (synchronous=FULL) commit syncs it. https://www.sqlite.org/pragma.html#pragma_synchronous
     this.#db.pragma('synchronous = NORMAL')
-    let deleted: number
+    let deleted: { rows: number, tailRows: ModelRow[] }
     try {
       deleted = this.#transaction(before, limit)
     } finally {
       this.#db.pragma('synchronous = FULL')
     }
-    if (deleted > 0) this.#indexer.reload()
-    return deleted
+    if (deleted.rows > 0) this.#indexer.deleted(deleted.tailRows)
+    return deleted.rows
   }
 
-  #transaction (before: string, limit: number): number {
+  /** Deletes in one transaction; returns how many rows, and those of them that were in the tail. */
+  #transaction (before: string, limit: number): { rows: number, tailRows: ModelRow[] } {
     return this.#db.transaction(() => {
       const rows = this.#s.oldest.all(before, limit) as ModelRow[]
-      if (rows.length === 0) return 0
+      const tailRows: ModelRow[] = []
+      if (rows.length === 0) return { rows: 0, tailRows }
       const watermark = this.#indexer.state.indexedThrough
       const tally = new RowTally()
       const { senders, times, grams } = tally
       let indexed = 0
       for (const r of rows) {
         this.#s.message.run(r.row)
-        if (r.row > watermark) continue // tail: not in the read models yet
+        if (r.row > watermark) { // tail: not in the read models yet
+          tailRows.push(r)
+          continue
+        }
         indexed++
         this.#s.senderRow.run(r.from_msisdn, r.ts_key, r.message_id)
         const entry = tally.add(r)
@@ -94,8 +99,9 @@ export class Deleter {
         this.#s.gramGone.run(gram)
       }
       const newest = this.#s.newest.get() as number
+      // Lowered when the newest rows were deleted: then every row above it was deleted, tail rows included.
       this.#s.state.run(Math.min(watermark, newest), indexed, goneSenders)
-      return rows.length
+      return { rows: rows.length, tailRows }
     }).immediate()
   }
 }

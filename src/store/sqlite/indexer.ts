@@ -166,7 +166,16 @@ export class Indexer {
     this.#tail = TailTally.read(db, this.#state.indexedThrough)
   }
 
-  /** Reads the committed state again, after another writer of read_state (deleter.ts, a lost slice) committed. */
+  /**
+   * Retention (deleter.ts) committed: the state is read again, and the tail rows it deleted leave the
+   * tally (the rest of the tail is unchanged, so it is not read again).
+   */
+  deleted (tailRows: readonly IndexedRow[]): void {
+    this.#state = this.#writer.readState()
+    this.#tail.remove(tailRows)
+  }
+
+  /** Reads the committed state and the tail again, after a slice this store does not know of (a thread that died) committed. */
   reload (): void {
     this.#state = this.#writer.readState()
     this.#tail = TailTally.read(this.#db, this.#state.indexedThrough)
@@ -209,6 +218,6 @@ export class Indexer {
       return
     }
     this.#state = slice.after
-    this.#tail.indexed(slice.rows)
+    this.#tail.remove(slice.rows)
   }
 }

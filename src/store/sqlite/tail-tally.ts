@@ -6,6 +6,17 @@ interface SenderTail {
   keys: string[]
 }
 
+/** Where `row` is in ascending `rows` (binary search). */
+function positionOf (rows: readonly number[], row: number): number {
+  let [lo, hi] = [0, rows.length]
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (rows[mid]! < row) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
 /** The second bucket of an instant key (`YYYY-MM-DDTHH:MM:SS`), as time_counts level 2 has it. */
 const secondOf = (key: string) => key.slice(0, 19)
 
@@ -22,7 +33,7 @@ export class TailTally {
   readonly #senders = new Map<string, SenderTail>()
   readonly #seconds = new Map<string, number>()
 
-  /** The tail past `watermark` as `db` holds it now: at start, after retention, or in an export's snapshot. */
+  /** The tail past `watermark` as `db` holds it now: at start, after a slice this store did not see, or in an export's snapshot. */
   static read (db: Database.Database, watermark: number): TailTally {
     const tally = new TailTally()
     const rows = db.prepare('SELECT rowid, from_msisdn, ts_key FROM messages WHERE rowid > ? ORDER BY rowid').raw()
@@ -42,30 +53,20 @@ export class TailTally {
     this.#seconds.set(second, (this.#seconds.get(second) ?? 0) + 1)
   }
 
-  /** The indexer indexed these rows, the tail's oldest (every tail row up to the last of them). */
-  indexed (rows: ReadonlyArray<{ row: number, from_msisdn: string, ts_key: string }>): void {
-    if (rows.length === 0) return
-    const through = rows[rows.length - 1]!.row
-    this.#rows -= rows.length
-    const senders = new Set<string>()
+  /** Takes tail rows out: the indexer indexed them, or retention deleted them. */
+  remove (rows: ReadonlyArray<{ row: number, from_msisdn: string, ts_key: string }>): void {
     for (const r of rows) {
-      senders.add(r.from_msisdn)
+      const sender = this.#senders.get(r.from_msisdn)!
+      const at = positionOf(sender.rows, r.row)
+      sender.rows.splice(at, 1)
+      sender.keys.splice(at, 1)
+      if (sender.rows.length === 0) this.#senders.delete(r.from_msisdn)
       const second = secondOf(r.ts_key)
       const n = this.#seconds.get(second)! - 1
       if (n === 0) this.#seconds.delete(second)
       else this.#seconds.set(second, n)
     }
-    for (const from of senders) {
-      const sender = this.#senders.get(from)!
-      let done = 0
-      while (done < sender.rows.length && sender.rows[done]! <= through) done++
-      if (done === sender.rows.length) {
-        this.#senders.delete(from)
-      } else {
-        sender.rows.splice(0, done)
-        sender.keys.splice(0, done)
-      }
-    }
+    this.#rows -= rows.length
   }
 
   get rows (): number {
