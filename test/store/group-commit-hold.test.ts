@@ -4,12 +4,18 @@ import { GroupCommit } from '../../src/store/group-commit.ts'
 
 const turn = () => new Promise((resolve) => setImmediate(resolve))
 
-test('while held, submissions queue and flush commits nothing; release commits them as one batch', async () => {
-  const batches: number[][] = []
-  const commits = new GroupCommit<number, number>((items) => {
+/** A group commit whose batches are recorded, each item committed as itself. */
+function recording<T> () {
+  const batches: T[][] = []
+  const commits = new GroupCommit<T, T>((items) => {
     batches.push(items)
     return items
   })
+  return { batches, commits }
+}
+
+test('while held, submissions queue and flush commits nothing; release commits them as one batch', async () => {
+  const { batches, commits } = recording<number>()
   commits.hold()
   const settled: number[] = []
   const all = Promise.all([1, 2].map((n) => commits.submit(n).then((v) => settled.push(v))))
@@ -28,11 +34,7 @@ test('while held, submissions queue and flush commits nothing; release commits t
 })
 
 test('release with nothing queued commits nothing; later submissions commit as usual', async () => {
-  const batches: string[][] = []
-  const commits = new GroupCommit<string, string>((items) => {
-    batches.push(items)
-    return items
-  })
+  const { batches, commits } = recording<string>()
   commits.hold()
   commits.release()
   await turn()
