@@ -3,6 +3,7 @@ import type { Statement } from 'better-sqlite3'
 import type { Message } from '../../../schemas/messages.ts'
 import type { SenderCount, Stats } from '../../../schemas/stats.ts'
 import { foldCase } from '../fold-case.ts'
+import { lowerBound } from '../../lib/lower-bound.ts'
 import { instantKey } from '../../lib/timestamp.ts'
 import type { MessageFilter, MessagesListing, PagePosition } from '../port.ts'
 import { candidatesCheaper } from '../search-plan.ts'
@@ -327,15 +328,7 @@ export class ReadModel {
     if (this.#indexer.tail.rows > SEEK_TAIL_MAX) return null
     const tail = this.#prepare(`SELECT m.ts_key FROM ${TAIL} WHERE m.rowid > @w ORDER BY 1`).pluck().all({ w }) as string[]
     /** Tail keys below `key`. */
-    const tailBelow = (key: string) => {
-      let [lo, hi] = [0, tail.length]
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1
-        if (tail[mid]! < key) lo = mid + 1
-        else hi = mid
-      }
-      return lo
-    }
+    const tailBelow = (key: string) => lowerBound(tail, key)
     const buckets = this.#prepare(`SELECT bucket, n FROM time_counts
       WHERE level = @level AND bucket > @after AND bucket < @before ORDER BY bucket`)
     // Every key of a day starts with its bucket then 'T', of a minute then ':', of a second then '.';

@@ -1,20 +1,10 @@
 import type Database from 'better-sqlite3'
+import { lowerBound } from '../../lib/lower-bound.ts'
 
 /** A sender's rows in the tail: rowids ascending, with their instant keys at the same index. */
 interface SenderTail {
   rows: number[]
   keys: string[]
-}
-
-/** Where `row` is in ascending `rows` (binary search). */
-function positionOf (rows: readonly number[], row: number): number {
-  let [lo, hi] = [0, rows.length]
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1
-    if (rows[mid]! < row) lo = mid + 1
-    else hi = mid
-  }
-  return lo
 }
 
 /** The second bucket of an instant key (`YYYY-MM-DDTHH:MM:SS`), as time_counts level 2 has it. */
@@ -57,7 +47,7 @@ export class TailTally {
   remove (rows: ReadonlyArray<{ row: number, from_msisdn: string, ts_key: string }>): void {
     for (const r of rows) {
       const sender = this.#senders.get(r.from_msisdn)!
-      const at = positionOf(sender.rows, r.row)
+      const at = lowerBound(sender.rows, r.row)
       sender.rows.splice(at, 1)
       sender.keys.splice(at, 1)
       if (sender.rows.length === 0) this.#senders.delete(r.from_msisdn)
